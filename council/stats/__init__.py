@@ -1,0 +1,1 @@
+"""Statistics core: agreement, bias and bootstrap over tidy rating frames (pure functions)."""
