@@ -135,7 +135,7 @@ def classify_scores(raw: pd.Series, hygiene: Hygiene) -> tuple[np.ndarray, np.nd
     kinds = [type(v) for v in obj.to_numpy()]
     is_str = np.fromiter((t is str for t in kinds), dtype=bool, count=len(kinds))
     is_bool = np.fromiter((t is bool or t is np.bool_ for t in kinds), dtype=bool, count=len(kinds))
-    blank = obj.isna().to_numpy()
+    blank = obj.isna().to_numpy().copy()
     if is_str.any():
         blank[is_str] = obj[is_str].str.strip().str.lower().isin(_BLANKS).to_numpy()
     num = pd.to_numeric(obj.where(~is_bool, None), errors="coerce").to_numpy(dtype=float)
