@@ -1,0 +1,131 @@
+"""The ``council`` command: a thin shell over the async core (``council.run``) and the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from council.batchfile import read_batch
+from council.run import LocalExecutor, prepare_batch, run_batch
+from council.spec import load_council
+from council.store.store import Store
+from council.tables import print_batch_tables, print_run_line
+from council.types import Batch, CouncilSpec, RunSummary
+from judges.errors import ConfigError
+from protocols import ProtocolError, load_protocol
+
+__all__ = ["main"]
+
+DEMO_BATCH = Path(__file__).resolve().parents[1] / "examples" / "demo_batch.jsonl"
+
+
+def default_db() -> str:
+    """The store file: ``$COUNCIL_DB`` or ``.council/council.duckdb`` in the working directory."""
+    return os.environ.get("COUNCIL_DB", str(Path(".council") / "council.duckdb"))
+
+
+def _local_judges(council: CouncilSpec) -> list[str]:
+    """Ids of council members that are embedded judges served on this machine."""
+    from judges.local.models import LOCAL_MODELS
+    from judges.local.server import local_judge_spec
+
+    return [j.id for j in council.judges if j.id in LOCAL_MODELS and j.api_base == local_judge_spec(j.id).api_base]
+
+
+async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec) -> RunSummary:
+    protocol = load_protocol(protocol_id)
+    batch_id = prepare_batch(store, batch, protocol, council)
+    executor = LocalExecutor(store)
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
+                            total=len(batch.items) * len(council.judges))
+
+        def advance(done: int, total: int, judgment: object) -> None:
+            bar.update(task, completed=done,
+                       description=f"{getattr(judgment, 'judge_id', '')} finished {getattr(judgment, 'context_id', '')}")
+
+        summary = await run_batch(store, batch_id, batch, protocol, council, executor, progress=advance)
+    print_batch_tables(console, store, batch_id, council)
+    return summary
+
+
+def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
+    console = Console()
+    council = load_council(args.council)
+    local = _local_judges(council)
+    if local and not getattr(args, "no_local_up", False):
+        from judges.local.server import local_up
+
+        console.print("starting the embedded judges (llama.cpp) if needed …")
+        local_up(local)
+    batch = batch or read_batch(args.file)
+    store = Store(args.db)
+    try:
+        summary = asyncio.run(_judge(console, store, batch, args.protocol, council))
+    finally:
+        store.close()
+    print_run_line(console, summary)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if not DEMO_BATCH.is_file():
+        raise ConfigError(f"demo batch {DEMO_BATCH} not found; run a batch of your own with: council run FILE.jsonl")
+    args.council = "local"
+    return _cmd_run(args, read_batch(DEMO_BATCH, name="demo"))
+
+
+def _cmd_local(args: argparse.Namespace) -> int:
+    from judges.local.server import as_dicts, local_down, local_status, local_up
+
+    statuses = {"up": local_up, "down": local_down, "status": local_status}[args.action]()
+    for s in as_dicts(statuses):
+        print(json.dumps(s))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``council`` command."""
+    parser = argparse.ArgumentParser(prog="council", description="Councils of LLM judges for emotional support.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="judge the example batch with the embedded local council")
+    demo.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
+    demo.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
+    demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser("run", help="judge a JSONL batch file")
+    run.add_argument("file", help="batch file: one JSON item per line (see README)")
+    run.add_argument("--council", default="local", help="council spec file (YAML/JSON) or 'local' (default)")
+    run.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
+    run.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
+    run.add_argument("--no-local-up", action="store_true", help="do not start the embedded judges")
+    run.set_defaults(func=_cmd_run)
+
+    local = sub.add_parser("local", help="manage the embedded llama.cpp judges")
+    local.add_argument("action", choices=["up", "down", "status"])
+    local.set_defaults(func=_cmd_local)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``council`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, ProtocolError) as e:
+        print(f"council: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

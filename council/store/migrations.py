@@ -1,0 +1,147 @@
+"""Ordered, named schema migrations, recorded in ``_migrations`` so each runs exactly once per file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import duckdb
+
+__all__ = ["MIGRATIONS", "migrate"]
+
+Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
+
+
+def _m001_core(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    CREATE TABLE protocols (
+        protocol_hash VARCHAR PRIMARY KEY, protocol_id VARCHAR NOT NULL, version VARCHAR NOT NULL,
+        document JSON NOT NULL, scale_min INTEGER NOT NULL, scale_max INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL);
+    CREATE TABLE protocol_attributes (
+        protocol_hash VARCHAR NOT NULL, attribute_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
+        dimension VARCHAR NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (protocol_hash, attribute_id));
+    CREATE TABLE protocol_composites (
+        protocol_hash VARCHAR NOT NULL, composite VARCHAR NOT NULL, attribute_id VARCHAR NOT NULL,
+        PRIMARY KEY (protocol_hash, composite, attribute_id));
+    CREATE TABLE batches (
+        batch_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, name VARCHAR NOT NULL,
+        protocol_id VARCHAR NOT NULL, protocol_hash VARCHAR NOT NULL, council JSON NOT NULL,
+        council_id VARCHAR NOT NULL, aggregation VARCHAR NOT NULL, quorum INTEGER NOT NULL, trim DOUBLE NOT NULL,
+        calibration_id VARCHAR, status VARCHAR NOT NULL, n_items INTEGER NOT NULL, n_candidates INTEGER NOT NULL,
+        options JSON, error VARCHAR, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL);
+    CREATE TABLE items (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, position INTEGER NOT NULL, context JSON NOT NULL,
+        meta JSON, PRIMARY KEY (batch_id, item_id));
+    CREATE TABLE candidates (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL,
+        position INTEGER NOT NULL, text VARCHAR NOT NULL, responder VARCHAR NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id));
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY, batch_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ, status VARCHAR NOT NULL, error VARCHAR);
+    CREATE TABLE llm_calls (
+        call_id VARCHAR PRIMARY KEY, run_id VARCHAR, batch_id VARCHAR, item_id VARCHAR, candidate_id VARCHAR,
+        judge_id VARCHAR NOT NULL, agent VARCHAR NOT NULL, model VARCHAR NOT NULL, prompt_version VARCHAR,
+        cache_key VARCHAR NOT NULL, request JSON NOT NULL, response_text VARCHAR,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd DOUBLE NOT NULL,
+        latency_ms DOUBLE NOT NULL, attempts INTEGER NOT NULL, cache_hit BOOLEAN NOT NULL, cached_from VARCHAR,
+        error VARCHAR, error_kind VARCHAR, created_at TIMESTAMPTZ NOT NULL);
+    CREATE INDEX llm_calls_cache_key ON llm_calls (cache_key);
+    CREATE TABLE agent_outputs (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, judge_id VARCHAR NOT NULL, agent VARCHAR NOT NULL,
+        candidate_id VARCHAR NOT NULL, sample INTEGER NOT NULL, output JSON, abstention VARCHAR, detail VARCHAR,
+        calls JSON NOT NULL, repaired BOOLEAN NOT NULL, run_id VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, judge_id, agent, candidate_id, sample));
+    CREATE TABLE judgments (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL,
+        judge_id VARCHAR NOT NULL, attribute_id VARCHAR NOT NULL, sample INTEGER NOT NULL, score DOUBLE,
+        calibrated_score DOUBLE, rationale VARCHAR, quote VARCHAR, abstention VARCHAR, detail VARCHAR,
+        protocol_hash VARCHAR NOT NULL, run_id VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id, judge_id, attribute_id, sample));
+    """)
+
+
+def _m002_score_views(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- One judge's score per candidate and attribute: the mean over its samples.
+    CREATE VIEW judge_scores AS
+    SELECT batch_id, item_id, candidate_id, judge_id, attribute_id,
+           avg(score) AS score, avg(calibrated_score) AS calibrated_score,
+           count(score) AS samples_scored, count(*) - count(score) AS samples_abstained,
+           stddev_samp(score) AS sample_sd, any_value(abstention) FILTER (WHERE score IS NULL) AS abstention
+    FROM judgments GROUP BY ALL;
+
+    -- The council's score per candidate and attribute under the batch's aggregation and quorum.
+    CREATE VIEW council_scores AS
+    WITH scored AS (
+        SELECT j.*, b.aggregation, b.quorum, b.trim,
+               count(j.score) OVER w AS n_scored,
+               row_number() OVER (PARTITION BY j.batch_id, j.item_id, j.candidate_id, j.attribute_id
+                                  ORDER BY j.score) AS rank_in_group
+        FROM judge_scores j JOIN batches b USING (batch_id)
+        WINDOW w AS (PARTITION BY j.batch_id, j.item_id, j.candidate_id, j.attribute_id)
+    ), votes AS (
+        SELECT batch_id, item_id, candidate_id, attribute_id, score AS vote, count(*) AS n_votes
+        FROM judge_scores WHERE score IS NOT NULL GROUP BY ALL
+    ), grouped AS (
+        SELECT batch_id, item_id, candidate_id, attribute_id,
+               any_value(aggregation) AS aggregation, any_value(quorum) AS quorum,
+               count(*) AS n_judges, count(score) AS n_scored,
+               avg(score) AS mean, median(score) AS median,
+               avg(score) FILTER (WHERE rank_in_group > floor(n_scored * trim)
+                                    AND rank_in_group <= n_scored - floor(n_scored * trim)) AS trimmed_mean,
+               min(score) AS min, max(score) AS max, max(score) - min(score) AS spread,
+               stddev_samp(score) AS sd, avg(calibrated_score) AS calibrated_mean
+        FROM scored GROUP BY ALL
+    ), majority AS (
+        SELECT v.batch_id, v.item_id, v.candidate_id, v.attribute_id, v.vote AS majority
+        FROM votes v JOIN grouped g USING (batch_id, item_id, candidate_id, attribute_id)
+        WHERE v.n_votes * 2 > g.n_scored
+    )
+    SELECT g.*, m.majority,
+           CASE WHEN g.n_scored < g.quorum THEN NULL
+                WHEN g.aggregation = 'mean' THEN g.mean
+                WHEN g.aggregation = 'median' THEN g.median
+                WHEN g.aggregation = 'trimmed_mean' THEN g.trimmed_mean
+                WHEN g.aggregation = 'majority' THEN m.majority END AS score,
+           CASE WHEN g.n_scored < g.quorum THEN 'no_consensus'
+                WHEN g.aggregation = 'majority' AND m.majority IS NULL THEN 'no_majority'
+                ELSE 'ok' END AS status
+    FROM grouped g LEFT JOIN majority m USING (batch_id, item_id, candidate_id, attribute_id);
+
+    -- Composite scores (mean of member attributes; NULL unless every member has a council score).
+    CREATE VIEW council_composites AS
+    SELECT c.batch_id, c.item_id, c.candidate_id, pc.composite,
+           CASE WHEN count(c.score) = count(*) THEN avg(c.score) END AS score,
+           CASE WHEN count(c.calibrated_mean) = count(*) THEN avg(c.calibrated_mean) END AS calibrated_score
+    FROM council_scores c JOIN batches b USING (batch_id)
+    JOIN protocol_composites pc ON pc.protocol_hash = b.protocol_hash AND pc.attribute_id = c.attribute_id
+    GROUP BY ALL;
+    """)
+
+
+MIGRATIONS: list[Migration] = [
+    ("001_core_tables", _m001_core),
+    ("002_score_views", _m002_score_views),
+]
+
+
+def migrate(db: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply the migrations this database has not seen, in order; return the names applied."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, apply in migrations or MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN TRANSACTION")
+        try:
+            apply(db)
+            db.execute("INSERT INTO _migrations VALUES (?, ?)", [name, datetime.now(timezone.utc)])
+            db.execute("COMMIT")
+        except Exception:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

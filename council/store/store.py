@@ -1,0 +1,192 @@
+"""The DuckDB store: batches, every LLM call, agent outputs and judgments, keyed so writing twice is harmless.
+
+DuckDB has one writer. A :class:`Store` owns one connection; in the service one actor owns the store and
+everything else goes through it. The store is also the judges' :class:`~judges.client.records.CallLedger`
+(persistent cache + call log), so a re-run of a batch is served from here without a single LLM call.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from council.store.migrations import migrate
+from council.types import Batch, CouncilSpec
+from judges.client.records import CachedReply, CallRecord
+from judges.pipeline import ContextJudgment
+from protocols import Protocol
+
+__all__ = ["Store"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Store:
+    """One DuckDB file (or ``:memory:``) holding everything the council produces."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = duckdb.connect(self.path)
+        self._lock = threading.RLock()
+        migrate(self.db)
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the file)."""
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run statements atomically under the store's lock."""
+        with self._lock:
+            self.db.execute("BEGIN TRANSACTION")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read query and return a DataFrame."""
+        with self._lock:
+            return self.db.execute(sql, params or []).df()
+
+    # ------------------------------------------------------------ protocols and batches
+
+    def save_protocol(self, protocol: Protocol) -> str:
+        """Store a protocol under its content hash (idempotent) and return the hash."""
+        h = protocol.content_hash
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO protocols VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [h, protocol.id, protocol.version, _json(protocol.model_dump(mode="json")),
+                        protocol.scale.min, protocol.scale.max, _now()])
+            db.executemany("INSERT OR IGNORE INTO protocol_attributes VALUES (?, ?, ?, ?, ?)",
+                           [[h, a.id, a.name, a.dimension, i] for i, a in enumerate(protocol.attributes)])
+            rows = [[h, name, a] for name, members in protocol.composites.items() for a in members]
+            if rows:
+                db.executemany("INSERT OR IGNORE INTO protocol_composites VALUES (?, ?, ?)", rows)
+        return h
+
+    def save_batch(self, batch_id: str, batch: Batch, protocol: Protocol, council: CouncilSpec, *,
+                   owner: str = "local", options: dict[str, Any] | None = None) -> bool:
+        """Store a batch with its items and candidates; return False when it was already stored."""
+        self.save_protocol(protocol)
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchone():
+                return False
+            db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [batch_id, owner, batch.name, protocol.id, protocol.content_hash,
+                 _json(council.model_dump(mode="json")), council.id, council.aggregation, council.effective_quorum,
+                 council.trim, council.calibration_id, "queued", len(batch.items), batch.n_candidates,
+                 _json(options or {}), None, _now(), _now()])
+            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", [
+                [batch_id, item.id, i, _json([t.model_dump() for t in item.as_context().turns]), _json(item.meta)]
+                for i, item in enumerate(batch.items)])
+            db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?)", [
+                [batch_id, item.id, c.id, j, c.text, c.responder]
+                for item in batch.items for j, c in enumerate(item.candidates)])
+        return True
+
+    def set_batch_status(self, batch_id: str, status: str, error: str | None = None) -> None:
+        """Record a batch's status (queued, running, completed, cancelled, failed ...)."""
+        with self._lock:
+            self.db.execute("UPDATE batches SET status = ?, error = ?, updated_at = ? WHERE batch_id = ?",
+                            [status, error, _now(), batch_id])
+
+    def start_run(self, batch_id: str) -> str:
+        """Open a run of a batch and return its id."""
+        run_id = f"r_{uuid.uuid4().hex[:16]}"
+        with self._lock:
+            self.db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', NULL)", [run_id, batch_id, _now()])
+        self.set_batch_status(batch_id, "running")
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Close a run with its final status."""
+        with self._lock:
+            self.db.execute("UPDATE runs SET finished_at = ?, status = ?, error = ? WHERE run_id = ?",
+                            [_now(), status, error, run_id])
+
+    # ------------------------------------------------------------ the call ledger
+
+    async def cached_reply(self, cache_key: str) -> CachedReply | None:
+        """The earliest successful reply stored under this key."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT call_id, response_text, prompt_tokens, completion_tokens FROM llm_calls "
+                "WHERE cache_key = ? AND response_text IS NOT NULL AND NOT cache_hit ORDER BY created_at LIMIT 1",
+                [cache_key]).fetchone()
+        if row is None:
+            return None
+        return CachedReply(call_id=row[0], text=row[1], prompt_tokens=row[2], completion_tokens=row[3])
+
+    async def record_call(self, record: CallRecord) -> None:
+        """Store one call (made or served from cache)."""
+        self.record_calls([record])
+
+    def record_calls(self, records: list[CallRecord]) -> None:
+        """Store call records in one statement."""
+        rows = [[
+            r.call_id, r.tags.run_id, r.tags.batch_id, r.tags.item_id, r.tags.candidate_id, r.tags.judge_id,
+            r.tags.agent, r.model, r.tags.prompt_version, r.cache_key, _json(r.request), r.response_text,
+            r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.attempts, r.cache_hit,
+            r.cached_from, r.error, r.error_kind, r.created_at] for r in records]
+        with self._lock:
+            self.db.executemany(f"INSERT OR IGNORE INTO llm_calls VALUES ({', '.join('?' * 22)})", rows)
+
+    # ------------------------------------------------------------ results
+
+    def save_context_judgment(self, batch_id: str, run_id: str, judgment: ContextJudgment,
+                              protocol: Protocol) -> None:
+        """Store one judge's agent outputs and attribute judgments for one context (idempotent)."""
+        now, item, judge = _now(), judgment.context_id, judgment.judge_id
+        outputs = [[batch_id, item, judge, name, "", 0, outcome] for name, outcome in
+                   (("tom", judgment.tom), ("domain", judgment.domain)) if outcome is not None]
+        outputs += [[batch_id, item, judge, "scoring", c.candidate_id, c.sample, c.outcome]
+                    for c in judgment.candidates]
+        output_rows = [[*key, _json(o.value.model_dump(mode="json")) if o.value is not None else None,
+                        o.abstention, o.detail, _json(o.calls), o.repaired, run_id, now] for *key, o in outputs]
+        judgment_rows = [
+            [batch_id, item, c.candidate_id, judge, s.attribute, c.sample, s.score, None, s.rationale, s.quote,
+             s.abstention, s.detail, protocol.content_hash, run_id, now]
+            for c in judgment.candidates for s in c.attribute_scores(protocol)]
+        with self.transaction() as db:
+            db.executemany(f"INSERT OR REPLACE INTO agent_outputs VALUES ({', '.join('?' * 13)})", output_rows)
+            db.executemany(f"INSERT OR REPLACE INTO judgments VALUES ({', '.join('?' * 15)})", judgment_rows)
+
+    def run_counts(self, run_id: str) -> dict[str, Any]:
+        """Calls made, served from cache and failed in a run, with tokens and cost."""
+        with self._lock:
+            row = self.db.execute("""
+                SELECT count(*) FILTER (WHERE NOT cache_hit), count(*) FILTER (WHERE cache_hit),
+                       count(*) FILTER (WHERE error IS NOT NULL), coalesce(sum(prompt_tokens), 0),
+                       coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0)
+                FROM llm_calls WHERE run_id = ?""", [run_id]).fetchone()
+        keys = ("calls_made", "calls_cached", "calls_failed", "prompt_tokens", "completion_tokens", "cost_usd")
+        return dict(zip(keys, row, strict=True))
+
+    def judgment_counts(self, batch_id: str) -> dict[str, int]:
+        """Attribute judgments stored for a batch, and how many are abstentions."""
+        with self._lock:
+            row = self.db.execute("SELECT count(*), count(*) - count(score) FROM judgments WHERE batch_id = ?",
+                                  [batch_id]).fetchone()
+        return {"judgments": int(row[0]), "abstentions": int(row[1])}

@@ -1,0 +1,124 @@
+"""The domain agent: weighs ToM hypotheses against cultural, ethical and clinical-safety norms.
+
+Runs once per (judge, context), never sees a candidate, keeps the top 1-3 hypotheses with weights, rates
+the risk level and writes a must / should / avoid checklist tied to rubric attributes. It describes goals
+and never drafts a reply. Without ToM (ablation C2) it derives the checklist from the context alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from judges.agents._common import context_block, failed, format_hint, succeeded
+from judges.client.model import ModelClient
+from judges.client.records import CallTags
+from judges.prompts import PromptTemplate, load_prompt
+from judges.structured import generate_structured
+from judges.types import ChecklistItem, Context, DomainResult, Frozen, Outcome, RefinedHypothesis, ToMResult
+from protocols import Protocol
+
+__all__ = ["DomainAgent", "DomainInput", "domain_agent", "domain_reply_model"]
+
+RuleFamily = Literal["cultural", "ethics", "safety", "therapy"]
+RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
+Kind = Literal["must", "should", "avoid"]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    family: RuleFamily
+    note: str = Field(min_length=2, max_length=100)
+
+
+@cache
+def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str, ...]) -> type[BaseModel]:
+    """The reply schema for these hypothesis ids (empty without ToM) and rubric attributes."""
+    checklist_item = create_model(
+        "ChecklistEntry",
+        __config__=ConfigDict(extra="ignore"),
+        kind=(Kind, ...),
+        attribute=(Literal[attribute_ids], ...),  # type: ignore[valid-type]
+        text=(str, Field(min_length=3, max_length=120)),
+    )
+    fields: dict[str, Any] = {}
+    if hypothesis_ids:
+        refined = create_model(
+            "RefinedEntry",
+            __config__=ConfigDict(extra="ignore"),
+            source=(Literal[hypothesis_ids], ...),  # type: ignore[valid-type]
+            content=(str, Field(min_length=3, max_length=140)),
+            plausibility=(Literal[1, 2, 3, 4, 5], ...),
+        )
+        fields["refined"] = (list[refined], Field(min_length=1, max_length=3))  # type: ignore[valid-type]
+    fields["rules_applied"] = (list[_Rule], Field(max_length=3))
+    fields["risk_level"] = (RiskLevel, ...)
+    fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=5))  # type: ignore[valid-type]
+    return create_model("DomainReply", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+class DomainInput(Frozen):
+    """The domain agent's input: the context and the ToM output, never a candidate."""
+
+    context: Context
+    """The help-seeking context."""
+    tom: ToMResult | None
+    """The ToM hypotheses, or None when ToM is switched off."""
+    protocol: Protocol
+    """The rubric whose attributes the checklist refers to."""
+    tags: CallTags
+    """Where its calls belong."""
+
+
+DomainAgent = Callable[[DomainInput, ModelClient], Awaitable[Outcome[DomainResult]]]
+
+
+def _hypotheses_block(tom: ToMResult | None) -> str:
+    if tom is None:
+        return "No hypotheses are given: infer the seeker's needs from the conversation yourself."
+    lines = [f"Seeker's surface request: {tom.surface_request}",
+             f"Support the seeker seems to want: {tom.support_preference}", "Hypotheses:"]
+    lines += [f"- {h.id} ({h.type}, confidence {h.confidence:.1f}): {h.content} [evidence: \"{h.evidence}\"]"
+              for h in tom.hypotheses]
+    lines += [f"Risk signal: {r.kind} [\"{r.quote}\"]" for r in tom.risk_signals]
+    return "\n".join(lines)
+
+
+def _process(reply: Any) -> DomainResult:
+    unique: dict[str, Any] = {}
+    for entry in getattr(reply, "refined", None) or []:
+        unique.setdefault(entry.source, entry)  # a hypothesis refined twice keeps its first reading
+    total = sum(r.plausibility for r in unique.values()) or 1
+    return DomainResult(
+        refined=[RefinedHypothesis(id=f"{r.source}r", source=r.source, content=r.content,
+                                   weight=r.plausibility / total) for r in unique.values()],
+        rules_applied=[f"{rule.family}: {rule.note}" for rule in reply.rules_applied],
+        risk_level=reply.risk_level,
+        checklist=[ChecklistItem(id=f"c{i + 1}", kind=c.kind, attribute=c.attribute, text=c.text)
+                   for i, c in enumerate(reply.checklist)],
+    )
+
+
+def domain_agent(prompt: PromptTemplate | None = None) -> DomainAgent:
+    """Build the domain agent from a prompt template (default: the shipped ``domain.v1``)."""
+    template = prompt or load_prompt("domain.v1")
+
+    async def run(inp: DomainInput, client: ModelClient) -> Outcome[DomainResult]:
+        hypothesis_ids = tuple(h.id for h in inp.tom.hypotheses) if inp.tom else ()
+        model = domain_reply_model(hypothesis_ids, tuple(inp.protocol.attribute_ids))
+        messages = template.render(
+            context=context_block(inp.context),
+            hypotheses=_hypotheses_block(inp.tom),
+            attributes=", ".join(f"{a.id} ({a.name})" for a in inp.protocol.attributes),
+            format_hint=format_hint(client, model),
+        )
+        tags = inp.tags.model_copy(update={"agent": "domain", "prompt_version": template.version})
+        reply = await generate_structured(client, messages, model, tags=tags)
+        if reply.value is None:
+            return failed(reply)
+        return succeeded(_process(reply.value), reply)
+
+    return run

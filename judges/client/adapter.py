@@ -1,0 +1,160 @@
+"""The thin adapter: our request → one ``litellm.acompletion`` call → a :class:`RawReply`.
+
+Nothing else in the code base calls litellm. litellm is imported lazily (it takes seconds) and is told
+to use its bundled price map so that importing it never touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from judges.errors import ConfigError, ExecutionError
+from judges.types import JudgeSpec
+
+__all__ = ["RawReply", "complete", "response_format_for", "resolve_structured_output"]
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_LOG", "ERROR")
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """The provider's answer reduced to what we keep."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    finish_reason: str | None
+
+
+def _litellm() -> Any:
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def resolve_structured_output(spec: JudgeSpec) -> str:
+    """Decide how the schema reaches this judge's provider (``auto`` asks litellm's model map)."""
+    if spec.structured_output != "auto":
+        return spec.structured_output
+    try:
+        if _litellm().supports_response_schema(model=spec.model):
+            return "json_schema"
+    except Exception:  # noqa: BLE001 - unknown models are simply not in litellm's map
+        pass
+    return "prompt"
+
+
+def response_format_for(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``response_format`` parameter for a structured-output mode."""
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+    if mode == "llama_cpp":
+        # llama-cpp-python's server turns this schema into a grammar: the output is always valid JSON.
+        return {"type": "json_object", "schema": schema}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def _api_key(spec: JudgeSpec) -> str | None:
+    if spec.api_key_env is None:
+        return None
+    key = os.environ.get(spec.api_key_env)
+    if not key:
+        raise ConfigError(f"judge {spec.id!r}: environment variable {spec.api_key_env} is not set")
+    return key
+
+
+async def complete(
+    spec: JudgeSpec, messages: list[dict[str, str]], response_format: dict[str, Any] | None
+) -> RawReply:
+    """Make one chat-completion call for this judge; raise :class:`ExecutionError` on failure."""
+    litellm = _litellm()
+    kwargs: dict[str, Any] = {
+        "model": spec.model,
+        "messages": messages,
+        "temperature": spec.params.temperature,
+        "max_tokens": spec.params.max_tokens,
+        "timeout": spec.timeout_s,
+        "num_retries": 0,  # retries belong to our tenacity policy, not to litellm
+    }
+    if spec.params.seed is not None:
+        kwargs["seed"] = spec.params.seed
+    if spec.params.top_p is not None:
+        kwargs["top_p"] = spec.params.top_p
+    if spec.api_base:
+        kwargs["api_base"] = spec.api_base
+    key = _api_key(spec)
+    if key:
+        kwargs["api_key"] = key
+    elif spec.api_base:
+        kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers ignore it; the SDK demands one
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    try:
+        response = await litellm.acompletion(**kwargs)
+    except Exception as e:  # noqa: BLE001 - classified below, original kept as __cause__
+        raise classify_exception(e) from e
+    return _reply(litellm, response)
+
+
+def _reply(litellm: Any, response: Any) -> RawReply:
+    choice = response.choices[0]
+    text = choice.message.content or ""
+    usage = getattr(response, "usage", None)
+    try:
+        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # noqa: BLE001 - local and unknown models have no price
+        cost = 0.0
+    return RawReply(
+        text=text,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=cost,
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+def _retry_after(e: Exception) -> float | None:
+    for headers in (getattr(e, "headers", None), getattr(getattr(e, "response", None), "headers", None)):
+        if not headers:
+            continue
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def classify_exception(e: Exception) -> ExecutionError:
+    """Map a litellm / OpenAI SDK exception to an :class:`ExecutionError` with a retry decision."""
+    import litellm
+
+    message = f"{type(e).__name__}: {str(e)[:500]}"
+    if isinstance(e, ConfigError):
+        raise e
+    if isinstance(e, litellm.RateLimitError):
+        return ExecutionError(message, kind="rate_limit", retryable=True, retry_after=_retry_after(e))
+    if isinstance(e, litellm.Timeout):
+        return ExecutionError(message, kind="timeout", retryable=True)
+    if isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
+        return ExecutionError(message, kind="auth", retryable=False)
+    if isinstance(e, (litellm.BadRequestError, litellm.NotFoundError, litellm.UnprocessableEntityError)):
+        return ExecutionError(message, kind="bad_request", retryable=False)
+    if isinstance(e, litellm.APIConnectionError):
+        return ExecutionError(message, kind="connection", retryable=True)
+    status = getattr(e, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return ExecutionError(message, kind="server_error", retryable=True, retry_after=_retry_after(e))
+    if isinstance(e, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.APIError)):
+        return ExecutionError(message, kind="server_error", retryable=True, retry_after=_retry_after(e))
+    return ExecutionError(message, kind="other", retryable=False)

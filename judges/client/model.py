@@ -1,0 +1,189 @@
+"""The policy wrapper around the adapter: cache, limits, retries, accounting and recording of every call.
+
+Every LLM call in the code base goes through :meth:`ModelClient.call`. The cache key holds exactly what
+changes the output (model, messages, sampling params, schema, sample index) and nothing that does not
+(timeouts, retry counts, limits, api_base).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
+
+from judges.client import adapter
+from judges.client.limits import Limiter
+from judges.client.records import CallLedger, CallRecord, CallTags
+from judges.errors import ExecutionError
+from judges.types import JudgeSpec, ModelParams
+
+__all__ = ["CallGuard", "ModelCall", "ModelClient", "RetryPolicy", "cache_key"]
+
+Complete = Callable[[JudgeSpec, list[dict[str, str]], "dict[str, Any] | None"], Awaitable[adapter.RawReply]]
+
+
+def cache_key(
+    model: str, messages: list[dict[str, str]], params: ModelParams, schema: dict[str, Any] | None, sample: int
+) -> str:
+    """Hash of everything that changes a reply: model, messages, sampling params, schema, sample index."""
+    payload = {
+        "model": model,
+        "messages": messages,
+        "params": params.model_dump(mode="json"),
+        "schema": schema,
+        "sample": sample,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off between attempts; a provider's Retry-After wins when it asks for longer."""
+
+    multiplier: float = 1.0
+    """Seconds of the first back-off; doubles per attempt."""
+    max_wait: float = 60.0
+    """Longest wait between two attempts."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A successful call: the reply text and where it came from."""
+
+    call_id: str
+    text: str
+    cache_hit: bool
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class CallGuard(Protocol):
+    """Hooks a batch run puts around paid calls: budget caps and cancellation."""
+
+    async def before_call(self, tags: CallTags) -> None:
+        """Raise :class:`judges.errors.BudgetExceeded` (or cancel) to stop a call before it is paid."""
+        ...
+
+    async def after_call(self, record: CallRecord) -> None:
+        """Account for a finished call."""
+        ...
+
+
+def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
+    return sum(len(m["content"]) for m in messages) // 4 + max_tokens
+
+
+class ModelClient:
+    """One judge's access to its model: the single path every LLM call takes."""
+
+    def __init__(
+        self,
+        spec: JudgeSpec,
+        ledger: CallLedger,
+        limiter: Limiter,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        guard: CallGuard | None = None,
+        complete: Complete = adapter.complete,
+    ) -> None:
+        self.spec = spec
+        self.ledger = ledger
+        self.limiter = limiter
+        self.retry = retry
+        self.guard = guard
+        self.structured_output = adapter.resolve_structured_output(spec)
+        self._complete = complete
+
+    def response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+        """The response_format this judge's provider gets for a schema."""
+        return adapter.response_format_for(self.structured_output, name, schema)
+
+    async def call(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any] | None,
+        tags: CallTags,
+        sample: int = 0,
+    ) -> ModelCall:
+        """Return the reply for these messages: from the cache, or from the provider with retries.
+
+        Raises:
+            ExecutionError: when the provider still fails after the retry policy (recorded first).
+            BudgetExceeded: when the guard refuses a paid call.
+        """
+        key = cache_key(self.spec.model, messages, self.spec.params, schema, sample)
+        request = {"messages": messages, "params": self.spec.params.model_dump(mode="json"), "schema": schema}
+        cached = await self.ledger.cached_reply(key)
+        if cached is not None:
+            record = CallRecord(
+                call_id=uuid.uuid4().hex, tags=tags, model=self.spec.model, cache_key=key, request=request,
+                response_text=cached.text, cache_hit=True, cached_from=cached.call_id, attempts=0,
+            )
+            await self.ledger.record_call(record)
+            return ModelCall(record.call_id, cached.text, True, 0, 0, 0.0)
+        if self.guard is not None:
+            await self.guard.before_call(tags)
+        return await self._call_provider(messages, self.response_format(schema_name, schema or {}) if schema
+                                         else None, key, request, tags)
+
+    async def _call_provider(
+        self,
+        messages: list[dict[str, str]],
+        response_format: dict[str, Any] | None,
+        key: str,
+        request: dict[str, Any],
+        tags: CallTags,
+    ) -> ModelCall:
+        started = time.perf_counter()
+        attempts = 0
+        base = dict(call_id=uuid.uuid4().hex, tags=tags, model=self.spec.model, cache_key=key, request=request)
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    attempts += 1
+                    async with self.limiter.slot(_estimate_tokens(messages, self.spec.params.max_tokens)):
+                        reply = await self._complete(self.spec, messages, response_format)
+        except ExecutionError as e:
+            record = CallRecord(
+                **base, response_text=None, attempts=attempts, error=str(e), error_kind=e.kind,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
+            await self._finish(record)
+            raise
+        record = CallRecord(
+            **base, response_text=reply.text, prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens, cost_usd=reply.cost_usd, attempts=attempts,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        await self._finish(record)
+        return ModelCall(record.call_id, reply.text, False, reply.prompt_tokens, reply.completion_tokens,
+                         reply.cost_usd)
+
+    async def _finish(self, record: CallRecord) -> None:
+        await self.ledger.record_call(record)
+        if self.guard is not None:
+            await self.guard.after_call(record)
+
+    def _retrying(self) -> AsyncRetrying:
+        exponential = wait_exponential(multiplier=self.retry.multiplier, max=self.retry.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            asked = getattr(error, "retry_after", None) or 0.0
+            return min(self.retry.max_wait, max(exponential(state), asked))
+
+        return AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, ExecutionError) and e.retryable),
+            stop=stop_after_attempt(self.spec.max_attempts),
+            wait=wait,
+            reraise=True,
+        )

@@ -1,0 +1,177 @@
+"""Run the embedded judges: one llama-cpp-python OpenAI-compatible server process per model, on loopback.
+
+One process per model because the server's multi-model mode closes and reloads a model at every
+switch. Each server applies the GGUF's own chat template and turns the JSON schema we send into a
+grammar, so even a 135M model returns valid JSON. Processes outlive the CLI call that started them;
+their pid, port and log live under ``$COUNCIL_HOME/local``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from judges.errors import ConfigError
+from judges.local.models import LOCAL_MODELS, council_home, model_path
+from judges.types import JudgeSpec, ModelParams
+
+__all__ = ["ServerStatus", "local_down", "local_judge_spec", "local_status", "local_up", "port_base"]
+
+_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """State of one local model server."""
+
+    alias: str
+    port: int
+    pid: int | None
+    running: bool
+    healthy: bool
+    log: str
+
+
+def port_base() -> int:
+    """First port of the local servers (``$COUNCIL_LOCAL_PORT``, default 8811)."""
+    return int(os.environ.get("COUNCIL_LOCAL_PORT", "8811"))
+
+
+def _port(alias: str) -> int:
+    return port_base() + LOCAL_MODELS[alias].port_offset
+
+
+def _state_dir() -> Path:
+    path = council_home() / "local"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://{_HOST}:{port}/v1/models", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _read_pid(alias: str) -> int | None:
+    path = _state_dir() / f"{alias}.json"
+    if not path.is_file():
+        return None
+    return int(json.loads(path.read_text())["pid"])
+
+
+def local_status() -> list[ServerStatus]:
+    """Status of every embedded model's server."""
+    out = []
+    for alias in LOCAL_MODELS:
+        pid = _read_pid(alias)
+        running = pid is not None and _alive(pid)
+        port = _port(alias)
+        out.append(ServerStatus(alias, port, pid, running, _healthy(port), str(_state_dir() / f"{alias}.log")))
+    return out
+
+
+def _start(alias: str, threads: int) -> int:
+    path = model_path(alias)
+    log = (_state_dir() / f"{alias}.log").open("ab")
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(path), "--model_alias", alias,
+        "--host", _HOST, "--port", str(_port(alias)),
+        "--n_ctx", "4096", "--n_batch", "512", "--n_threads", str(threads),
+    ]  # no --cache: its saved states grew one server past 15 GB of RSS here
+    # Idle OpenMP workers must not spin: two servers share the cores.
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    (_state_dir() / f"{alias}.json").write_text(json.dumps({"pid": process.pid, "port": _port(alias)}))
+    return process.pid
+
+
+def local_up(aliases: list[str] | None = None, *, threads: int | None = None, timeout_s: float = 180) -> list[
+        ServerStatus]:
+    """Start the servers that are not running yet and wait until each answers.
+
+    Raises:
+        ConfigError: when the llama.cpp extra is missing, a port is taken by something else, or a server
+            does not come up (its log is named).
+    """
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError as e:
+        raise ConfigError("llama-cpp-python[server] is not installed; pip install -e '.[local]'") from e
+    wanted = aliases or list(LOCAL_MODELS)
+    cores = os.cpu_count() or 1
+    for status in local_status():
+        if status.alias not in wanted or status.running:
+            continue
+        if status.healthy:
+            raise ConfigError(f"port {status.port} already serves something else; set COUNCIL_LOCAL_PORT")
+        _start(status.alias, threads or max(1, round(cores * LOCAL_MODELS[status.alias].cpu_share)))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = [s for s in local_status() if s.alias in wanted]
+        for s in current:
+            if not s.running:
+                raise ConfigError(f"local server {s.alias} exited; see {s.log}")
+        if all(s.healthy for s in current):
+            return current
+        time.sleep(0.5)
+    raise ConfigError(f"local servers did not answer within {timeout_s:.0f}s; see logs in {_state_dir()}")
+
+
+def local_down() -> list[ServerStatus]:
+    """Stop every local server this tool started."""
+    for alias in LOCAL_MODELS:
+        pid = _read_pid(alias)
+        if pid is not None and _alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not _alive(pid):
+                    break
+                time.sleep(0.1)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+        (_state_dir() / f"{alias}.json").unlink(missing_ok=True)
+    return local_status()
+
+
+def local_judge_spec(alias: str, **overrides: object) -> JudgeSpec:
+    """The judge spec for an embedded model, reached through litellm like any OpenAI-compatible server."""
+    model = LOCAL_MODELS[alias]
+    fields: dict[str, object] = {
+        "id": alias,
+        "model": f"openai/{alias}",
+        "api_base": f"http://{_HOST}:{_port(alias)}/v1",
+        "family": model.family,
+        "structured_output": "llama_cpp",
+        "params": ModelParams(temperature=0.0, max_tokens=900, seed=0),
+        "max_concurrency": 1,  # the llama.cpp server answers one request at a time
+        "timeout_s": 600.0,
+        "max_attempts": 2,
+    }
+    fields.update(overrides)
+    return JudgeSpec(**fields)  # type: ignore[arg-type]
+
+
+def as_dicts(statuses: list[ServerStatus]) -> list[dict[str, object]]:
+    """Statuses as plain dicts (for JSON output)."""
+    return [asdict(s) for s in statuses]

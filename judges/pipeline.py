@@ -1,0 +1,124 @@
+"""One judge on one context: ToM → domain (once) → scoring (per candidate and sample).
+
+ToM and domain never see a candidate and are reused for every candidate of the context, so a context
+with k candidates costs the judge 2 + k calls (plus repairs), and a re-run costs none (cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from judges.agents.domain import DomainAgent, DomainInput, domain_agent
+from judges.agents.scoring import ScoringAgent, ScoringInput, scoring_agent
+from judges.agents.tom import ToMAgent, ToMInput, tom_agent
+from judges.client.model import ModelClient
+from judges.client.records import CallTags
+from judges.types import (
+    AttributeScore,
+    Candidate,
+    Context,
+    DomainResult,
+    Frozen,
+    Outcome,
+    ScoringResult,
+    ToMResult,
+)
+from protocols import Protocol
+
+__all__ = ["CandidateJudgment", "ContextJudgment", "JudgePipeline", "gather_in_order"]
+
+T = TypeVar("T")
+
+
+async def gather_in_order(factories: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run coroutines in a task group and return their results in input order.
+
+    The first exception cancels the rest and propagates (as an ExceptionGroup from the task group).
+    Concurrency is bounded by the model clients' limiters, not here.
+    """
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(f()) for f in factories]
+    return [t.result() for t in tasks]
+
+
+class CandidateJudgment(Frozen):
+    """One judge's scoring of one candidate (one sample)."""
+
+    candidate_id: str
+    """The candidate."""
+    sample: int
+    """Sample index."""
+    outcome: Outcome[ScoringResult]
+    """The scoring agent's outcome."""
+
+    def attribute_scores(self, protocol: Protocol) -> list[AttributeScore]:
+        """A score or an abstention for every rubric attribute (agent failure → all abstain)."""
+        if self.outcome.value is not None:
+            return list(self.outcome.value.scores)
+        reason = self.outcome.abstention or "invalid_output"
+        return [AttributeScore(attribute=a, score=None, abstention=reason, detail=self.outcome.detail)
+                for a in protocol.attribute_ids]
+
+
+class ContextJudgment(Frozen):
+    """Everything one judge produced for one context."""
+
+    judge_id: str
+    """The judge."""
+    context_id: str
+    """The context (item) id."""
+    tom: Outcome[ToMResult] | None
+    """ToM outcome (None when switched off)."""
+    domain: Outcome[DomainResult] | None
+    """Domain outcome (None when switched off)."""
+    candidates: list[CandidateJudgment]
+    """Per candidate and sample, in input order."""
+
+
+def _upstream_failed(name: str, outcome: Outcome[object]) -> Outcome[ScoringResult]:
+    return Outcome(abstention="upstream_failed", detail=f"{name} abstained ({outcome.abstention}): {outcome.detail}")
+
+
+@dataclass
+class JudgePipeline:
+    """The three agents of one judge, wired together."""
+
+    tom: ToMAgent = field(default_factory=tom_agent)
+    domain: DomainAgent = field(default_factory=domain_agent)
+    scoring: ScoringAgent = field(default_factory=scoring_agent)
+
+    async def judge_context(
+        self,
+        client: ModelClient,
+        context: Context,
+        candidates: Sequence[Candidate],
+        protocol: Protocol,
+        tags: CallTags,
+    ) -> ContextJudgment:
+        """Judge every candidate of one context with this judge."""
+        spec = client.spec
+        tags = tags.model_copy(update={"judge_id": spec.id, "item_id": context.id})
+        tom = await self.tom(ToMInput(context=context, tags=tags), client) if spec.agents.tom else None
+        domain: Outcome[DomainResult] | None = None
+        blocked: Outcome[ScoringResult] | None = _upstream_failed("ToM agent", tom) if tom and not tom.ok else None
+        if spec.agents.domain and blocked is None:
+            domain = await self.domain(
+                DomainInput(context=context, tom=tom.value if tom else None, protocol=protocol, tags=tags), client
+            )
+            if not domain.ok:
+                blocked = _upstream_failed("domain agent", domain)
+
+        async def score(candidate: Candidate, sample: int) -> CandidateJudgment:
+            if blocked is not None:
+                return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=blocked)
+            inp = ScoringInput(context=context, candidate=candidate, protocol=protocol, sample=sample, tags=tags,
+                               tom=tom.value if tom else None, domain=domain.value if domain else None)
+            return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=await self.scoring(inp, client))
+
+        judged = await gather_in_order([
+            lambda c=c, s=s: score(c, s) for c in candidates for s in range(spec.samples)  # type: ignore[misc]
+        ])
+        return ContextJudgment(judge_id=spec.id, context_id=context.id, tom=tom, domain=domain, candidates=judged)
