@@ -122,7 +122,11 @@ def _reply(litellm: Any, response: Any) -> RawReply:
 
 
 def _retry_after(e: Exception) -> float | None:
-    for headers in (getattr(e, "headers", None), getattr(getattr(e, "response", None), "headers", None)):
+    # litellm keeps the provider's headers in ``litellm_response_headers``; its ``response`` is a stub
+    # without them, so reading only ``headers`` / ``response.headers`` never sees Retry-After.
+    candidates = (getattr(e, "litellm_response_headers", None), getattr(e, "headers", None),
+                  getattr(getattr(e, "response", None), "headers", None))
+    for headers in candidates:
         if not headers:
             continue
         value = headers.get("retry-after") or headers.get("Retry-After")
