@@ -1,6 +1,12 @@
-"""Calibration of judges and councils against human ratings: fit, apply, cross-validate (JSON-serialisable)."""
+"""Calibration of judges and councils against human ratings: fit, apply, cross-validate (JSON)."""
 
-from council.calibration.apply import ApplyReport, ApplyResult, apply_calibration, apply_rater_map, apply_rater_maps
+from council.calibration.apply import (
+    ApplyReport,
+    ApplyResult,
+    apply_calibration,
+    apply_rater_map,
+    apply_rater_maps,
+)
 from council.calibration.cv import cross_validate_council, heldout_metrics
 from council.calibration.fit import design, fit_council, fit_rater_map, fit_rater_maps
 from council.calibration.model import (

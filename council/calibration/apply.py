@@ -21,8 +21,12 @@ class ApplyReport(BaseModel):
     n_targets: int = Field(description="Targets seen.")
     n_scored: dict[str, int] = Field(description="attribute -> targets with a calibrated score.")
     n_unscored: dict[str, int] = Field(description="attribute -> targets without any judge score (NaN).")
-    n_imputed: dict[str, int] = Field(description="feature -> targets where it was imputed by its training mean.")
-    missing_judges: list[str] = Field(default_factory=list, description="Judges absent from the frame entirely.")
+    n_imputed: dict[str, int] = Field(
+        description="feature -> targets where it was imputed by its training mean."
+    )
+    missing_judges: list[str] = Field(
+        default_factory=list, description="Judges absent from the frame entirely."
+    )
 
 
 class ApplyResult(NamedTuple):
@@ -53,7 +57,9 @@ def apply_rater_maps(maps: list[RaterMap], df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def apply_calibration(cal: CouncilCalibration, df: pd.DataFrame, rater: str = "council_calibrated") -> ApplyResult:
+def apply_calibration(
+    cal: CouncilCalibration, df: pd.DataFrame, rater: str = "council_calibrated"
+) -> ApplyResult:
     """Calibrated council scores, one row per target × attribute, as a tidy frame.
 
     Missing judge scores are imputed with the feature's training mean and counted in the report;
@@ -66,6 +72,7 @@ def apply_calibration(cal: CouncilCalibration, df: pd.DataFrame, rater: str = "c
 
     Returns:
         :class:`ApplyResult`; the frame keeps ``context``/``responder`` when present.
+
     """
     df = validate_tidy(df)
     present = set(df["rater"].unique())
@@ -85,7 +92,12 @@ def apply_calibration(cal: CouncilCalibration, df: pd.DataFrame, rater: str = "c
         out = out.merge(df.groupby("target")[info].first().reset_index(), on="target", how="left")
     if "rater_family" in df.columns:
         out["rater_family"] = "council"
-    report = ApplyReport(n_targets=len(d.features), n_scored=scored, n_unscored=unscored, n_imputed=imputed,
-                         missing_judges=sorted(set(cal.judges) - present))
+    report = ApplyReport(
+        n_targets=len(d.features),
+        n_scored=scored,
+        n_unscored=unscored,
+        n_imputed=imputed,
+        missing_judges=sorted(set(cal.judges) - present),
+    )
     first = ["target", "rater", "attribute", "score"]
     return ApplyResult(out[first + [c for c in out.columns if c not in first]], report)

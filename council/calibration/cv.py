@@ -10,6 +10,7 @@ from sklearn.model_selection import GroupKFold
 
 from council.calibration.fit import Method, design, feature_name, fit_attribute, predict_attribute
 from council.calibration.model import CVReport, CVRow
+from council.stats._threads import single_threaded_blas
 from council.stats.frames import ATTRIBUTES
 from council.stats.icc import icc_matrix
 
@@ -32,9 +33,20 @@ def _row(attribute: str, y: np.ndarray, oof: np.ndarray, judge_x: np.ndarray, ju
     per_judge = [(j, *heldout_metrics(yy, judge_x[:, i])) for i, j in enumerate(judges)]
     best = max(per_judge, key=lambda t: -np.inf if np.isnan(t[1]) else t[1])
     c, k = heldout_metrics(yy, council), heldout_metrics(yy, oof)
-    return CVRow(attribute=attribute, n=int(mask.sum()), best_judge=best[0], best_judge_icc_a1=best[1],
-                 best_judge_bias=best[2], best_judge_mae=best[3], council_icc_a1=c[0], council_bias=c[1],
-                 council_mae=c[2], calibrated_icc_a1=k[0], calibrated_bias=k[1], calibrated_mae=k[2])
+    return CVRow(
+        attribute=attribute,
+        n=int(mask.sum()),
+        best_judge=best[0],
+        best_judge_icc_a1=best[1],
+        best_judge_bias=best[2],
+        best_judge_mae=best[3],
+        council_icc_a1=c[0],
+        council_bias=c[1],
+        council_mae=c[2],
+        calibrated_icc_a1=k[0],
+        calibrated_bias=k[1],
+        calibrated_mae=k[2],
+    )
 
 
 def cross_validate_council(
@@ -73,10 +85,10 @@ def cross_validate_council(
     Raises:
         ValueError: Without a ``context`` column.
 
-    References
-    ----------
-    Roberts, D. R. et al. (2017). Cross-validation strategies for data with temporal, spatial,
-    hierarchical, or phylogenetic structure. Ecography, 40(8), 913–929.
+    References:
+        Roberts, D. R. et al. (2017). Cross-validation strategies for data with temporal, spatial,
+        hierarchical, or phylogenetic structure. Ecography, 40(8), 913–929.
+
     """
     judges = list(judges) if judges is not None else sorted(set(df["rater"].unique()) - {reference})
     d = design(df, reference, judges, attributes)
@@ -86,12 +98,14 @@ def cross_validate_council(
     names = list(d.features.columns)
     folds = list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(x, groups=d.context))
     rows = []
-    for a in attributes:
-        y = d.reference[a].to_numpy(dtype=float)
-        cols = [names.index(feature_name(j, a)) for j in judges]
-        oof = np.full(len(y), np.nan)
-        for tr, te in folds:
-            model = fit_attribute(x[tr], y[tr], names, a, method, alpha, scale, cols)
-            oof[te] = predict_attribute(model, x[te], scale)
-        rows.append(_row(a, y, oof, x[:, cols], judges))
-    return CVReport(method=f"{method}(alpha={alpha})", n_splits=n_splits, seed=seed, rows=rows)
+    with single_threaded_blas():
+        for a in attributes:
+            y = d.reference[a].to_numpy(dtype=float)
+            cols = [names.index(feature_name(j, a)) for j in judges]
+            oof = np.full(len(y), np.nan)
+            for tr, te in folds:
+                model = fit_attribute(x[tr], y[tr], names, a, method, alpha, scale, cols)
+                oof[te] = predict_attribute(model, x[te], scale)
+            rows.append(_row(a, y, oof, x[:, cols], judges))
+    label = method if method == "mean-mm" else f"{method}(alpha={alpha})"
+    return CVReport(method=label, n_splits=n_splits, seed=seed, rows=rows)

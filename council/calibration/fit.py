@@ -19,6 +19,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LinearRegression, Ridge
 
 from council.calibration.model import AttributeModel, CouncilCalibration, RaterMap, TrainingInfo
+from council.stats.cube import build_cube
 from council.stats.frames import ATTRIBUTES, validate_tidy
 
 Method = Literal["ridge-mm", "ridge", "mean-mm"]
@@ -44,27 +45,29 @@ def design(df: pd.DataFrame, reference: str, judges: Sequence[str], attributes: 
     """
     df = validate_tidy(df)
     sub = df[df["rater"].isin([*judges, reference]) & df["attribute"].isin(list(attributes))]
-    w = sub.groupby(["target", "rater", "attribute"], sort=True)["score"].mean().unstack(["rater", "attribute"])
-    feats = pd.DataFrame(index=w.index)
-    for j in judges:
-        for a in attributes:
-            feats[feature_name(j, a)] = w[(j, a)] if (j, a) in w.columns else np.nan
-    ref = pd.DataFrame({a: w[(reference, a)] if (reference, a) in w.columns else np.nan for a in attributes},
-                       index=w.index)
-    ctx = None
-    if "context" in df.columns:
-        ctx = df.groupby("target")["context"].first().reindex(w.index).to_numpy()
-    return Design(feats, ref, ctx)
+    cube = build_cube(sub)
+    index = pd.Index(cube.target, name="target")
+    empty = np.full(len(index), np.nan)
+    feats = pd.DataFrame(
+        {feature_name(j, a): cube.scores.get((a, j), empty) for j in judges for a in attributes}, index=index
+    )
+    ref = pd.DataFrame({a: cube.scores.get((a, reference), empty) for a in attributes}, index=index)
+    return Design(feats, ref, cube.context)
 
 
 def fit_rater_map(
-    x: np.ndarray, y: np.ndarray, method: Literal["linear", "isotonic"] = "linear",
-    scale: tuple[float, float] = (1, 5), rater: str = "", attribute: str = "",
+    x: np.ndarray,
+    y: np.ndarray,
+    method: Literal["linear", "isotonic"] = "linear",
+    scale: tuple[float, float] = (1, 5),
+    rater: str = "",
+    attribute: str = "",
 ) -> RaterMap:
     """Fit a map from a rater's scores ``x`` to the reference scores ``y`` (complete pairs).
 
     Raises:
         ValueError: With fewer than 2 complete pairs or an unknown method.
+
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = ~np.isnan(x) & ~np.isnan(y)
@@ -73,7 +76,10 @@ def fit_rater_map(
         raise ValueError("need at least 2 complete pairs")
     if method == "linear":
         lr = LinearRegression().fit(x[:, None], y)
-        params: dict[str, float | list[float]] = {"intercept": float(lr.intercept_), "slope": float(lr.coef_[0])}
+        params: dict[str, float | list[float]] = {
+            "intercept": float(lr.intercept_),
+            "slope": float(lr.coef_[0]),
+        }
     elif method == "isotonic":
         iso = IsotonicRegression(y_min=scale[0], y_max=scale[1], out_of_bounds="clip").fit(x, y)
         params = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
@@ -83,8 +89,12 @@ def fit_rater_map(
 
 
 def fit_rater_maps(
-    df: pd.DataFrame, reference: str, raters: Sequence[str], attributes: Sequence[str] = ATTRIBUTES,
-    method: Literal["linear", "isotonic"] = "linear", scale: tuple[float, float] = (1, 5),
+    df: pd.DataFrame,
+    reference: str,
+    raters: Sequence[str],
+    attributes: Sequence[str] = ATTRIBUTES,
+    method: Literal["linear", "isotonic"] = "linear",
+    scale: tuple[float, float] = (1, 5),
 ) -> list[RaterMap]:
     """One :class:`RaterMap` per rater × attribute present in ``df``."""
     d = design(df, reference, raters, attributes)
@@ -93,11 +103,15 @@ def fit_rater_maps(
         for a in attributes:
             f = feature_name(r, a)
             if d.features[f].notna().any():
-                out.append(fit_rater_map(d.features[f].to_numpy(), d.reference[a].to_numpy(), method, scale, r, a))
+                out.append(
+                    fit_rater_map(d.features[f].to_numpy(), d.reference[a].to_numpy(), method, scale, r, a)
+                )
     return out
 
 
-def _moment_match(p: np.ndarray, y: np.ndarray, scale: tuple[float, float]) -> tuple[float, float, float, float]:
+def _moment_match(
+    p: np.ndarray, y: np.ndarray, scale: tuple[float, float]
+) -> tuple[float, float, float, float]:
     """(p_mean, p_sd, offset, spread) so that clip(offset + spread z) has y's mean and SD."""
     p_mean, p_sd = float(p.mean()), float(p.std())
     z = (p - p_mean) / p_sd if p_sd > 0 else np.zeros_like(p)
@@ -107,13 +121,21 @@ def _moment_match(p: np.ndarray, y: np.ndarray, scale: tuple[float, float]) -> t
         q = np.clip(th[0] + th[1] * z, *scale)
         return np.array([q.mean(), q.std()]) - target
 
-    sol = least_squares(resid, x0=target, bounds=([scale[0] - 10, 0.0], [scale[1] + 10, 10 * (scale[1] - scale[0])]))
+    sol = least_squares(
+        resid, x0=target, bounds=([scale[0] - 10, 0.0], [scale[1] + 10, 10 * (scale[1] - scale[0])])
+    )
     return p_mean, (p_sd if p_sd > 0 else 1.0), float(sol.x[0]), float(sol.x[1])
 
 
 def fit_attribute(
-    x: np.ndarray, y: np.ndarray, features: Sequence[str], attribute: str, method: Method,
-    alpha: float, scale: tuple[float, float], mean_columns: Sequence[int] | None = None,
+    x: np.ndarray,
+    y: np.ndarray,
+    features: Sequence[str],
+    attribute: str,
+    method: Method,
+    alpha: float,
+    scale: tuple[float, float],
+    mean_columns: Sequence[int] | None = None,
 ) -> AttributeModel:
     """Fit one attribute's council model on a feature matrix ``x`` and reference ``y``.
 
@@ -123,6 +145,7 @@ def fit_attribute(
 
     Raises:
         ValueError: With fewer than 10 usable rows.
+
     """
     ok = ~np.isnan(y) & ~np.isnan(x).all(axis=1)
     x, y = x[ok], y[ok]
@@ -143,10 +166,21 @@ def fit_attribute(
     p = xi @ coef + intercept
     matched = method != "ridge"
     p_mean, p_sd, offset, spread = _moment_match(p, y, scale) if matched else (0.0, 1.0, 0.0, 1.0)
-    return AttributeModel(attribute=attribute, features=list(features), coef=[float(c) for c in coef],
-                          intercept=intercept, feature_means=[float(m) for m in means], p_mean=p_mean, p_sd=p_sd,
-                          offset=offset, spread=spread, matched=matched, n=len(y), target_mean=float(y.mean()),
-                          target_sd=float(y.std()))
+    return AttributeModel(
+        attribute=attribute,
+        features=list(features),
+        coef=[float(c) for c in coef],
+        intercept=intercept,
+        feature_means=[float(m) for m in means],
+        p_mean=p_mean,
+        p_sd=p_sd,
+        offset=offset,
+        spread=spread,
+        matched=matched,
+        n=len(y),
+        target_mean=float(y.mean()),
+        target_sd=float(y.std()),
+    )
 
 
 def predict_attribute(model: AttributeModel, x: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
@@ -188,9 +222,9 @@ def fit_council(
     Returns:
         :class:`CouncilCalibration` (no CV; see :func:`council.calibration.cv.cross_validate_council`).
 
-    References
-    ----------
-    Hoerl, A. E., & Kennard, R. W. (1970). Ridge regression. Technometrics, 12(1), 55–67.
+    References:
+        Hoerl, A. E., & Kennard, R. W. (1970). Ridge regression. Technometrics, 12(1), 55–67.
+
     """
     judges = list(judges) if judges is not None else sorted(set(df["rater"].unique()) - {reference})
     d = design(df, reference, judges, attributes)
@@ -198,11 +232,33 @@ def fit_council(
     models = []
     for a in attributes:
         cols = [i for i, f in enumerate(d.features.columns) if f.endswith("|" + a)]
-        models.append(fit_attribute(x, d.reference[a].to_numpy(dtype=float), list(d.features.columns), a,
-                                    method, alpha, scale, cols))
+        models.append(
+            fit_attribute(
+                x,
+                d.reference[a].to_numpy(dtype=float),
+                list(d.features.columns),
+                a,
+                method,
+                alpha,
+                scale,
+                cols,
+            )
+        )
     has_ref = d.reference.notna().any(axis=1).to_numpy()
-    info = TrainingInfo(description=description, reference=reference, judges=judges, attributes=list(attributes),
-                        n_targets=int(has_ref.sum()),
-                        n_contexts=None if d.context is None else int(pd.Series(d.context[has_ref]).nunique()))
-    return CouncilCalibration(method=method, alpha=0.0 if method == "mean-mm" else alpha, scale=scale,
-                              judges=judges, attributes=list(attributes), models=models, training=info)
+    info = TrainingInfo(
+        description=description,
+        reference=reference,
+        judges=judges,
+        attributes=list(attributes),
+        n_targets=int(has_ref.sum()),
+        n_contexts=None if d.context is None else int(pd.Series(d.context[has_ref]).nunique()),
+    )
+    return CouncilCalibration(
+        method=method,
+        alpha=0.0 if method == "mean-mm" else alpha,
+        scale=scale,
+        judges=judges,
+        attributes=list(attributes),
+        models=models,
+        training=info,
+    )

@@ -112,14 +112,30 @@ class CVReport(_Frozen):
         """Mean over attributes of the calibrated ICC(A,1)."""
         return sum(r.calibrated_icc_a1 for r in self.rows) / len(self.rows)
 
-    def check(self, min_gain: float = 0.08, min_mean_icc: float = 0.50, max_abs_bias: float = 0.02) -> list[TargetCheck]:
+    def check(
+        self, min_gain: float = 0.08, min_mean_icc: float = 0.50, max_abs_bias: float = 0.02
+    ) -> list[TargetCheck]:
         """Compare with the acceptance targets (gain over best judge, mean ICC(A,1), |bias|)."""
-        out = [TargetCheck(name=f"gain[{r.attribute}]", value=r.gain, bound=min_gain,
-                           passed=not math.isnan(r.gain) and r.gain >= min_gain) for r in self.rows]
+        out = [
+            TargetCheck(
+                name=f"gain[{r.attribute}]",
+                value=r.gain,
+                bound=min_gain,
+                passed=not math.isnan(r.gain) and r.gain >= min_gain,
+            )
+            for r in self.rows
+        ]
         m = self.mean_calibrated_icc_a1
         out.append(TargetCheck(name="mean_icc_a1", value=m, bound=min_mean_icc, passed=m >= min_mean_icc))
-        out += [TargetCheck(name=f"abs_bias[{r.attribute}]", value=abs(r.calibrated_bias), bound=max_abs_bias,
-                            passed=abs(r.calibrated_bias) <= max_abs_bias) for r in self.rows]
+        out += [
+            TargetCheck(
+                name=f"abs_bias[{r.attribute}]",
+                value=abs(r.calibrated_bias),
+                bound=max_abs_bias,
+                passed=abs(r.calibrated_bias) <= max_abs_bias,
+            )
+            for r in self.rows
+        ]
         return out
 
 
@@ -151,10 +167,11 @@ class CouncilCalibration(_Frozen):
         return cls.model_validate_json(text)
 
     def model_for(self, attribute: str) -> AttributeModel:
-        """The attribute's model.
+        """Return the attribute's model.
 
         Raises:
             KeyError: If the attribute was not calibrated.
+
         """
         for m in self.models:
             if m.attribute == attribute:

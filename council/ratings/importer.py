@@ -32,7 +32,9 @@ class Hygiene(BaseModel):
 
     scale_min: float = Field(1, description="Lowest valid score.")
     scale_max: float = Field(5, description="Highest valid score.")
-    out_of_scale: Literal["missing", "keep"] = Field("missing", description="Treat out-of-scale values as NaN or keep.")
+    out_of_scale: Literal["missing", "keep"] = Field(
+        "missing", description="Treat out-of-scale values as NaN or keep."
+    )
     drop_empty_responses: bool = Field(True, description="Drop items whose empty-response flag is true.")
     paper_compatible: bool = Field(False, description="Keep every value as given; overrides the two above.")
 
@@ -52,7 +54,9 @@ class Columns(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    target: str | list[str] = Field("target", description="Column(s) identifying the rated object; joined by ':'.")
+    target: str | list[str] = Field(
+        "target", description="Column(s) identifying the rated object; joined by ':'."
+    )
     rater: str | None = Field("rater", description="Rater column; None with a constant ``rater``.")
     attribute: str = "attribute"
     score: str = "score"
@@ -97,7 +101,7 @@ class ImportReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
-        """The counts as a DataFrame (one row per rater × attribute)."""
+        """Return the counts as a DataFrame (one row per rater × attribute)."""
         return pd.DataFrame([c.model_dump() for c in self.counts])
 
 
@@ -116,7 +120,13 @@ def read_table(path: str | Path, fmt: Literal["csv", "jsonl"] | None = None) -> 
 
     """
     path = Path(path)
-    fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv" if path.suffix.lower() == ".csv" else None)
+    fmt = fmt or (
+        "jsonl"
+        if path.suffix.lower() in (".jsonl", ".ndjson")
+        else "csv"
+        if path.suffix.lower() == ".csv"
+        else None
+    )
     if fmt == "csv":
         return pd.read_csv(path, dtype=object, keep_default_na=False)
     if fmt == "jsonl":
@@ -186,7 +196,9 @@ def tidy_from_long(
     outcome[dropped.to_numpy()] = "dropped_item"
     counts = (
         pd.DataFrame({"rater": raw["rater"], "attribute": raw["attribute"], "o": outcome})
-        .groupby(["rater", "attribute", "o"]).size().unstack(fill_value=0)
+        .groupby(["rater", "attribute", "o"])
+        .size()
+        .unstack(fill_value=0)
     )
     report_counts = [
         RaterAttributeCounts(rater=str(r), attribute=str(a), **{o: int(row.get(o, 0)) for o in _OUTCOMES})
@@ -195,8 +207,15 @@ def tidy_from_long(
     frame = raw.assign(score=values)[~dropped.to_numpy()].reset_index(drop=True)
     if dataset:
         frame["target"] = dataset + ":" + frame["target"].astype(str)
-    report = ImportReport(source=source, dataset=dataset, hygiene=hygiene, n_items=int(frame["target"].nunique()),
-                          n_items_dropped=n_items_dropped, counts=report_counts, notes=list(notes))
+    report = ImportReport(
+        source=source,
+        dataset=dataset,
+        hygiene=hygiene,
+        n_items=int(frame["target"].nunique()),
+        n_items_dropped=n_items_dropped,
+        counts=report_counts,
+        notes=list(notes),
+    )
     return ImportResult(frame, report)
 
 
@@ -255,7 +274,9 @@ def import_ratings(
         if src is not None:
             if src not in tab.columns:
                 raise ValueError(f"{name} column {src!r} not in file")
-            base[name] = pd.to_numeric(tab[src], errors="coerce") if name in ("length", "sample") else tab[src]
+            base[name] = (
+                pd.to_numeric(tab[src], errors="coerce") if name in ("length", "sample") else tab[src]
+            )
     if layout == "wide":
         if not attributes:
             raise ValueError("wide layout needs the attribute columns")
@@ -272,6 +293,8 @@ def import_ratings(
         raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
     masks = {}
     if flags is not None and hygiene.drops_empty:
-        flag = pd.concat(flags, ignore_index=True).astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+        flag = (
+            pd.concat(flags, ignore_index=True).astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+        )
         masks["empty_response"] = flag
     return tidy_from_long(raw, hygiene, source=str(path), dataset=dataset, drop_masks=masks)

@@ -18,9 +18,20 @@ from council.ratings.importer import Hygiene, ImportResult, tidy_from_long
 DATASET = "mentalalign"
 HUMAN = "human_expert"
 SOURCE_ATTRIBUTES: tuple[str, ...] = (
-    "Guidance", "Informativeness", "Relevance", "Safety", "Empathy", "Helpfulness", "Understanding",
+    "Guidance",
+    "Informativeness",
+    "Relevance",
+    "Safety",
+    "Empathy",
+    "Helpfulness",
+    "Understanding",
 )
-JUDGES: tuple[str, ...] = ("claude-3-7-sonnet-20250219", "gemini-2.5-flash-preview-04-17", "gpt-4o", "o4-mini")
+JUDGES: tuple[str, ...] = (
+    "claude-3-7-sonnet-20250219",
+    "gemini-2.5-flash-preview-04-17",
+    "gpt-4o",
+    "o4-mini",
+)
 RATER_FAMILY: dict[str, str] = {
     HUMAN: "human",
     "claude-3-7-sonnet-20250219": "anthropic",
@@ -61,12 +72,14 @@ def default_mentalalign_dir() -> Path:
 
 def _raw_long(rows: list[dict], include_overall: bool) -> pd.DataFrame:
     keys = SOURCE_ATTRIBUTES + (("Overall",) if include_overall else ())
-    base = pd.DataFrame({
-        "context": [r["conv_id"] for r in rows],
-        "responder": [r["responder"] for r in rows],
-        "mismatch": [bool(r["context_mismatch"]) for r in rows],
-        "empty": [bool(r["judge_saw_empty_response"]) for r in rows],
-    })
+    base = pd.DataFrame(
+        {
+            "context": [r["conv_id"] for r in rows],
+            "responder": [r["responder"] for r in rows],
+            "mismatch": [bool(r["context_mismatch"]) for r in rows],
+            "empty": [bool(r["judge_saw_empty_response"]) for r in rows],
+        }
+    )
     parts = []
     for rater in (HUMAN, *JUDGES):
         objs = [r.get(rater) for r in rows]
@@ -133,5 +146,11 @@ def import_mentalalign(
         "0 means 'no response' in the human file; it is out of scale and NaN unless paper_compatible",
     ]
     hygiene = Hygiene(paper_compatible=paper_compatible, drop_empty_responses=drop_empty)
-    return tidy_from_long(raw.drop(columns=["mismatch", "empty"]), hygiene, source=str(path), dataset=DATASET,
-                          drop_masks=masks, notes=notes)
+    return tidy_from_long(
+        raw.drop(columns=["mismatch", "empty"]),
+        hygiene,
+        source=str(path),
+        dataset=DATASET,
+        drop_masks=masks,
+        notes=notes,
+    )

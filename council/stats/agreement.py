@@ -12,7 +12,7 @@ import warnings
 import krippendorff
 import numpy as np
 from scipy import stats
-from sklearn.metrics import cohen_kappa_score, mean_absolute_error, root_mean_squared_error
+from sklearn.metrics import cohen_kappa_score
 
 from council.stats.types import Estimate
 
@@ -98,7 +98,10 @@ def quadratic_kappa(x: np.ndarray, y: np.ndarray, scale: tuple[int, int] = (1, 5
     x, y = _check_pair(x, y)
     xi, yi = round_to_scale(x, scale), round_to_scale(y, scale)
     changed = int((xi != x).sum() + (yi != y).sum())
-    extra: dict[str, float | int | str | bool | None] = {"rounded": changed, "scale": f"{scale[0]}-{scale[1]}"}
+    extra: dict[str, float | int | str | bool | None] = {
+        "rounded": changed,
+        "scale": f"{scale[0]}-{scale[1]}",
+    }
     if len(x) == 0:
         return Estimate(statistic="qwk", value=_NAN, n=0, extra=extra)
     labels = list(range(scale[0], scale[1] + 1))
@@ -109,7 +112,9 @@ def quadratic_kappa(x: np.ndarray, y: np.ndarray, scale: tuple[int, int] = (1, 5
     counts = counts[cells]
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        k = cohen_kappa_score(pairs[:, 0], pairs[:, 1], labels=labels, weights="quadratic", sample_weight=counts)
+        k = cohen_kappa_score(
+            pairs[:, 0], pairs[:, 1], labels=labels, weights="quadratic", sample_weight=counts
+        )
     return Estimate(statistic="qwk", value=float(k), n=len(x), extra=extra)
 
 
@@ -121,7 +126,7 @@ def _alpha_two_raters(x: np.ndarray, y: np.ndarray, level: str) -> float:
     """
     domain, codes = np.unique(np.concatenate([x, y]), return_inverse=True)
     v = len(domain)
-    xi, yi = codes[: len(x)], codes[len(x):]
+    xi, yi = codes[: len(x)], codes[len(x) :]
     o = np.bincount(xi * v + yi, minlength=v * v).reshape(v, v).astype(float)
     o = o + o.T
     n_c = o.sum(axis=1)
@@ -143,7 +148,9 @@ def _alpha_two_raters(x: np.ndarray, y: np.ndarray, level: str) -> float:
     return float(1 - d_o / d_e)
 
 
-def krippendorff_alpha(x: np.ndarray, y: np.ndarray, level: str = "interval", use_library: bool = False) -> Estimate:
+def krippendorff_alpha(
+    x: np.ndarray, y: np.ndarray, level: str = "interval", use_library: bool = False
+) -> Estimate:
     """Krippendorff's alpha of the two raters at the given level of measurement.
 
     The ``krippendorff`` package builds an (n units × V × V) array, which takes ~35 ms per call on
@@ -156,15 +163,13 @@ def krippendorff_alpha(x: np.ndarray, y: np.ndarray, level: str = "interval", us
         level: "interval" or "ordinal" (or "nominal", "ratio").
         use_library: Call ``krippendorff.alpha`` (the reference) instead of the fast path.
 
-    Notes
-    -----
-    α = 1 − D_o / D_e, observed over expected disagreement from the coincidence matrix; with two
-    raters and no missing data interval α is close to ICC(A,1).
+    Notes:
+        α = 1 − D_o / D_e, observed over expected disagreement from the coincidence matrix; with two
+        raters and no missing data interval α is close to ICC(A,1).
 
-    References
-    ----------
-    Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability. Annenberg Papers 43.
-    Castro, S. (2017). Fast Krippendorff (``krippendorff`` package).
+    References:
+        Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability. Annenberg Papers 43.
+        Castro, S. (2017). Fast Krippendorff (``krippendorff`` package).
 
     """
     x, y = _check_pair(x, y)
@@ -175,7 +180,9 @@ def krippendorff_alpha(x: np.ndarray, y: np.ndarray, level: str = "interval", us
         return Estimate(statistic=name, value=_NAN, n=len(x))
     if use_library:
         domain = np.unique(np.concatenate([x, y]))
-        a = krippendorff.alpha(reliability_data=np.vstack([x, y]), value_domain=domain, level_of_measurement=level)
+        a = krippendorff.alpha(
+            reliability_data=np.vstack([x, y]), value_domain=domain, level_of_measurement=level
+        )
     else:
         a = _alpha_two_raters(x, y, level)
     return Estimate(statistic=name, value=float(a), n=len(x))
@@ -211,8 +218,9 @@ def lin_ccc(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> Estimate:
     if sxx > 0 and syy > 0 and abs(p) < 1:
         r = sxy / np.sqrt(sxx * syy)
         u = (mx - my) / (sxx * syy) ** 0.25
-        var = ((1 - r**2) * p**2 * (1 - p**2) / r**2 + 2 * p**3 * (1 - p) * u**2 / r
-               - 0.5 * p**4 * u**4 / r**2) / (n - 2)
+        var = (
+            (1 - r**2) * p**2 * (1 - p**2) / r**2 + 2 * p**3 * (1 - p) * u**2 / r - 0.5 * p**4 * u**4 / r**2
+        ) / (n - 2)
         if var >= 0 and r != 0:
             z, se = np.arctanh(p), np.sqrt(var) / (1 - p**2)
             q = stats.norm.ppf(1 - alpha / 2)
@@ -221,13 +229,19 @@ def lin_ccc(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> Estimate:
 
 
 def error_metrics(x: np.ndarray, y: np.ndarray) -> list[Estimate]:
-    """Mean absolute error and root mean squared error of y against x (scikit-learn)."""
+    """Mean absolute error and root mean squared error of y against x.
+
+    Computed as mean(|y − x|) and sqrt(mean((y − x)²)) directly: scikit-learn's
+    ``mean_absolute_error``/``root_mean_squared_error`` give the same numbers (tested) but spend
+    ~3 ms per call on input validation, a tenth of the report's budget over 90 cells.
+    """
     x, y = _check_pair(x, y)
     if len(x) == 0:
         return [Estimate(statistic=s, value=_NAN, n=0) for s in ("mae", "rmse")]
+    d = y - x
     return [
-        Estimate(statistic="mae", value=float(mean_absolute_error(x, y)), n=len(x)),
-        Estimate(statistic="rmse", value=float(root_mean_squared_error(x, y)), n=len(x)),
+        Estimate(statistic="mae", value=float(np.abs(d).mean()), n=len(x)),
+        Estimate(statistic="rmse", value=float(np.sqrt((d * d).mean())), n=len(x)),
     ]
 
 

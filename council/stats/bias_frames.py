@@ -33,8 +33,15 @@ def source_model_bias(df: pd.DataFrame, rater: str, reference: str, attribute: s
     out = []
     for resp in sorted(pd.unique(p.responder)):
         m = p.responder == resp
-        out.append(ResponderBias(rater=rater, reference=reference, attribute=attribute, responder=str(resp),
-                                 estimate=mean_difference(p.x[m], p.y[m])))
+        out.append(
+            ResponderBias(
+                rater=rater,
+                reference=reference,
+                attribute=attribute,
+                responder=str(resp),
+                estimate=mean_difference(p.x[m], p.y[m]),
+            )
+        )
     return out
 
 
@@ -90,9 +97,21 @@ def self_preference(
             r = stats.ttest_ind(d[is_own], d[~is_own], equal_var=False)
             ci = r.confidence_interval(0.95)
             lo, hi, pv = float(ci.low), float(ci.high), float(r.pvalue)
-    return SelfPreference(rater=rater, reference=reference, attribute=attribute, own_responders=sorted(own),
-                          bias_own=bias_own, bias_other=bias_other, difference=diff, ci_low=lo, ci_high=hi,
-                          p_value=pv, n_own=int(is_own.sum()), n_other=int((~is_own).sum()), ci_method=method)
+    return SelfPreference(
+        rater=rater,
+        reference=reference,
+        attribute=attribute,
+        own_responders=sorted(own),
+        bias_own=bias_own,
+        bias_other=bias_other,
+        difference=diff,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=pv,
+        n_own=int(is_own.sum()),
+        n_other=int((~is_own).sum()),
+        ci_method=method,
+    )
 
 
 def length_bias(df: pd.DataFrame, rater: str, reference: str, attribute: str) -> LengthBias:
@@ -104,9 +123,8 @@ def length_bias(df: pd.DataFrame, rater: str, reference: str, attribute: str) ->
     Raises:
         ValueError: Without a ``length`` column.
 
-    References
-    ----------
-    Zheng, L. et al. (2023). Judging LLM-as-a-judge with MT-Bench and Chatbot Arena (verbosity bias).
+    References:
+        Zheng, L. et al. (2023). Judging LLM-as-a-judge with MT-Bench and Chatbot Arena (verbosity bias).
 
     """
     df = validate_tidy(df)
@@ -119,13 +137,30 @@ def length_bias(df: pd.DataFrame, rater: str, reference: str, attribute: str) ->
     d, ln = (p.y - p.x)[ok], ln[ok]
     n = len(d)
     if n < 3 or np.all(ln == ln[0]):
-        return LengthBias(rater=rater, reference=reference, attribute=attribute, slope=_NAN, ci_low=_NAN,
-                          ci_high=_NAN, r=_NAN, p_value=_NAN, n=n)
+        return LengthBias(
+            rater=rater,
+            reference=reference,
+            attribute=attribute,
+            slope=_NAN,
+            ci_low=_NAN,
+            ci_high=_NAN,
+            r=_NAN,
+            p_value=_NAN,
+            n=n,
+        )
     fit = stats.linregress(ln, d)
     t = stats.t.ppf(0.975, n - 2)
-    return LengthBias(rater=rater, reference=reference, attribute=attribute, slope=float(fit.slope),
-                      ci_low=float(fit.slope - t * fit.stderr), ci_high=float(fit.slope + t * fit.stderr),
-                      r=float(fit.rvalue), p_value=float(fit.pvalue), n=n)
+    return LengthBias(
+        rater=rater,
+        reference=reference,
+        attribute=attribute,
+        slope=float(fit.slope),
+        ci_low=float(fit.slope - t * fit.stderr),
+        ci_high=float(fit.slope + t * fit.stderr),
+        r=float(fit.rvalue),
+        p_value=float(fit.pvalue),
+        n=n,
+    )
 
 
 def run_spread(df: pd.DataFrame, rater: str, attribute: str) -> RunSpread:
@@ -149,13 +184,27 @@ def run_spread(df: pd.DataFrame, rater: str, attribute: str) -> RunSpread:
     w = sub.pivot_table(index="target", columns="sample", values="score", aggfunc="mean")
     w = w[w.notna().sum(axis=1) >= 2]
     if w.empty or w.shape[1] < 2:
-        return RunSpread(rater=rater, attribute=attribute, n_targets=0, n_samples=int(w.shape[1]),
-                         mean_sd=_NAN, share_disagree=_NAN, icc_1_1=_NAN)
+        return RunSpread(
+            rater=rater,
+            attribute=attribute,
+            n_targets=0,
+            n_samples=int(w.shape[1]),
+            mean_sd=_NAN,
+            share_disagree=_NAN,
+            icc_1_1=_NAN,
+        )
     sd = w.std(axis=1, ddof=1)
     disagree = (w.max(axis=1) - w.min(axis=1)) > 0
     complete = w.dropna().to_numpy()
     icc1 = _NAN
     if complete.shape[0] >= 2:
         icc1 = next(r.value for r in icc_matrix(complete) if r.form == "ICC(1,1)")
-    return RunSpread(rater=rater, attribute=attribute, n_targets=len(w), n_samples=int(w.shape[1]),
-                     mean_sd=float(sd.mean()), share_disagree=float(disagree.mean()), icc_1_1=float(icc1))
+    return RunSpread(
+        rater=rater,
+        attribute=attribute,
+        n_targets=len(w),
+        n_samples=int(w.shape[1]),
+        mean_sd=float(sd.mean()),
+        share_disagree=float(disagree.mean()),
+        icc_1_1=float(icc1),
+    )

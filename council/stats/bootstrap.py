@@ -61,8 +61,12 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> Interval:
     return Interval(float(lo), float(hi), int(s.size))
 
 
-def _moment_stats(n, sx, sy, sxx, syy, sxy, sabs) -> dict[str, np.ndarray]:  # noqa: ANN001
-    """Statistics of paired (x, y) data from their (weighted) sums; all arguments broadcast."""
+def _moment_stats(*sums: np.ndarray) -> dict[str, np.ndarray]:
+    """Statistics of paired (x, y) data from their (weighted) sums; all arguments broadcast.
+
+    ``sums`` = (n, Σx, Σy, Σx², Σy², Σxy, Σ|y − x|).
+    """
+    n, sx, sy, sxx, syy, sxy, sabs = sums
     with np.errstate(divide="ignore", invalid="ignore"):
         g2 = 2 * n * ((sx + sy) / (2 * n)) ** 2
         ssb = (sxx + 2 * sxy + syy) / 2 - g2
@@ -85,7 +89,9 @@ def _moment_stats(n, sx, sy, sxx, syy, sxy, sabs) -> dict[str, np.ndarray]:  # n
     return out
 
 
-def item_replicates(x: np.ndarray, y: np.ndarray, codes: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+def item_replicates(
+    x: np.ndarray, y: np.ndarray, codes: np.ndarray, weights: np.ndarray
+) -> dict[str, np.ndarray]:
     """Bootstrap replicates of :data:`BOOTSTRAP_STATISTICS` for item-level pairs.
 
     Args:
@@ -123,10 +129,13 @@ def system_replicates(
     """
     c, r = weights.shape[1], int(groups.max()) + 1
     cell = codes * r + groups
-    sums = np.hstack([np.bincount(cell, weights=v, minlength=c * r).reshape(c, r) for v in (np.ones_like(x), x, y)])
+    sums = np.hstack(
+        [np.bincount(cell, weights=v, minlength=c * r).reshape(c, r) for v in (np.ones_like(x), x, y)]
+    )
     cnt, sx, sy = np.hsplit(weights @ sums, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         mx, my = sx / cnt, sy / cnt
     n = np.full(len(weights), float(r))
-    return _moment_stats(n, mx.sum(1), my.sum(1), (mx**2).sum(1), (my**2).sum(1), (mx * my).sum(1),
-                         np.abs(my - mx).sum(1))
+    return _moment_stats(
+        n, mx.sum(1), my.sum(1), (mx**2).sum(1), (my**2).sum(1), (mx * my).sum(1), np.abs(my - mx).sum(1)
+    )

@@ -82,9 +82,7 @@ def validate_tidy(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(score=score)
 
 
-def add_composites(
-    df: pd.DataFrame, composites: Mapping[str, Sequence[str]] | None = None
-) -> pd.DataFrame:
+def add_composites(df: pd.DataFrame, composites: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Append composite attributes (means of their components) per target × rater (× sample).
 
     A composite is NaN unless every component is present, so a composite never silently averages
@@ -187,7 +185,9 @@ def self_exclusions(
     if isinstance(exclude, Mapping):
         return {r: frozenset(v) for r, v in exclude.items()}
     if not {"rater_family", "responder_family", "responder"} <= set(df.columns):
-        raise ValueError("exclude_self_family=True needs rater_family, responder_family and responder columns")
+        raise ValueError(
+            "exclude_self_family=True needs rater_family, responder_family and responder columns"
+        )
     resp = df[["responder", "responder_family"]].drop_duplicates()
     by_family = resp.groupby("responder_family")["responder"].agg(frozenset).to_dict()
     fam = df[["rater", "rater_family"]].drop_duplicates().dropna()
@@ -205,8 +205,26 @@ def wide_scores(df: pd.DataFrame) -> pd.DataFrame:
     return means.unstack(["attribute", "rater"])
 
 
+class WideArrays(NamedTuple):
+    """:func:`wide_scores` output as plain arrays, so that many pairings cost no pandas indexing."""
+
+    scores: dict[tuple[str, str], np.ndarray]
+    target: np.ndarray
+    context: np.ndarray | None
+    responder: np.ndarray | None
+
+
+def wide_arrays(wide: pd.DataFrame) -> WideArrays:
+    """Split :func:`wide_scores` output into per-(attribute, rater) float arrays and index arrays."""
+    names = wide.index.names
+    level = {n: wide.index.get_level_values(n).to_numpy() for n in names}
+    values = wide.to_numpy(dtype=float)
+    scores = {(str(a), str(r)): values[:, i] for i, (a, r) in enumerate(wide.columns)}
+    return WideArrays(scores, level["target"], level.get("context"), level.get("responder"))
+
+
 def paired(
-    wide: pd.DataFrame,
+    wide: pd.DataFrame | WideArrays,
     rater: str,
     reference: str,
     attribute: str,
@@ -215,7 +233,7 @@ def paired(
     """Complete-case pairs (reference, rater) on one attribute from :func:`wide_scores` output.
 
     Args:
-        wide: Output of :func:`wide_scores`.
+        wide: Output of :func:`wide_scores` (or :func:`wide_arrays` of it, for speed in loops).
         rater: Rater id (becomes ``y``).
         reference: Reference id (becomes ``x``).
         attribute: Attribute id.
@@ -224,25 +242,25 @@ def paired(
     Returns:
         :class:`Paired`; ``n_dropped`` counts targets lost to a missing rating (not exclusions).
 
+    Raises:
+        ValueError: If either rater has no scores on the attribute.
+
     """
+    w = wide_arrays(wide) if isinstance(wide, pd.DataFrame) else wide
     for who in (rater, reference):
-        if (attribute, who) not in wide.columns:
+        if (attribute, who) not in w.scores:
             raise ValueError(f"no scores for rater {who!r} on attribute {attribute!r}")
-    x = wide[(attribute, reference)].to_numpy(dtype=float)
-    y = wide[(attribute, rater)].to_numpy(dtype=float)
-    names = wide.index.names
-    responder = wide.index.get_level_values("responder").to_numpy() if "responder" in names else None
+    x, y = w.scores[(attribute, reference)], w.scores[(attribute, rater)]
     keep = np.ones(len(x), dtype=bool)
-    if excluded and responder is not None:
-        keep &= ~np.isin(responder, list(excluded))
+    if excluded and w.responder is not None:
+        keep &= ~np.isin(w.responder, list(excluded))
     ok = keep & ~np.isnan(x) & ~np.isnan(y)
-    context = wide.index.get_level_values("context").to_numpy()[ok] if "context" in names else None
     return Paired(
         x=x[ok],
         y=y[ok],
-        target=wide.index.get_level_values("target").to_numpy()[ok],
-        context=context,
-        responder=None if responder is None else responder[ok],
+        target=w.target[ok],
+        context=None if w.context is None else w.context[ok],
+        responder=None if w.responder is None else w.responder[ok],
         n_dropped=int(keep.sum() - ok.sum()),
     )
 

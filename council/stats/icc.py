@@ -74,7 +74,7 @@ def _from_sums(ssb: np.ndarray, ssj: np.ndarray, sst: np.ndarray, n: np.ndarray,
 
 
 def icc_values(ms: MeanSquares) -> dict[ICCForm, np.ndarray]:
-    """The six ICC point estimates from mean squares (vectorised over any array shape).
+    """Compute the six ICC point estimates from mean squares (vectorised over any array shape).
 
     Notes
     -----
@@ -229,9 +229,8 @@ def icc(
     Raises:
         ValueError: On a bad ``nan_policy``, missing values with "raise", or too little data.
 
-    References
-    ----------
-    Vallat, R. (2018). Pingouin: statistics in Python. JOSS, 3(31), 1026.
+    References:
+        Vallat, R. (2018). Pingouin: statistics in Python. JOSS, 3(31), 1026.
 
     """
     import pingouin

@@ -30,26 +30,36 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     published = pd.read_csv(HERE / "mentalalign_paper_published.csv")
     df = import_mentalalign(paper_compatible=True).frame
-    recs = records_frame(agreement_report(df, level="system", exclude_self_family=PAPER_SELF_EXCLUSIONS,
-                                          include_council=False))
+    recs = records_frame(
+        agreement_report(df, level="system", exclude_self_family=PAPER_SELF_EXCLUSIONS, include_council=False)
+    )
     val = recs.set_index(["rater", "attribute", "statistic"])
     wide = wide_scores(df)
     rows = []
     for r in published.itertuples():
         p = paired(wide, r.judge, "human_expert", r.attribute, PAPER_SELF_EXCLUSIONS[r.judge])
-        rows.append({
-            "icc_c1_recomputed": val.loc[(r.judge, r.attribute, "ICC(C,1)"), "value"],
-            "icc_a1_recomputed": val.loc[(r.judge, r.attribute, "ICC(A,1)"), "value"],
-            "bias_recomputed": val.loc[(r.judge, r.attribute, "bias"), "value"],
-            "human_mean_recomputed": p.x.mean(),
-            "llm_mean_recomputed": p.y.mean(),
-            "mse_recomputed": ((p.y - p.x) ** 2).mean(),
-            "n_systems": int(val.loc[(r.judge, r.attribute, "ICC(A,1)"), "n"]),
-            "k": int(val.loc[(r.judge, r.attribute, "ICC(A,1)"), "k"]),
-            "n_items": len(p.x),
-        })
-    out = pd.concat([published.add_suffix("_published").rename(
-        columns={"judge_published": "judge", "attribute_published": "attribute"}), pd.DataFrame(rows)], axis=1)
+        rows.append(
+            {
+                "icc_c1_recomputed": val.loc[(r.judge, r.attribute, "ICC(C,1)"), "value"],
+                "icc_a1_recomputed": val.loc[(r.judge, r.attribute, "ICC(A,1)"), "value"],
+                "bias_recomputed": val.loc[(r.judge, r.attribute, "bias"), "value"],
+                "human_mean_recomputed": p.x.mean(),
+                "llm_mean_recomputed": p.y.mean(),
+                "mse_recomputed": ((p.y - p.x) ** 2).mean(),
+                "n_systems": int(val.loc[(r.judge, r.attribute, "ICC(A,1)"), "n"]),
+                "k": int(val.loc[(r.judge, r.attribute, "ICC(A,1)"), "k"]),
+                "n_items": len(p.x),
+            }
+        )
+    out = pd.concat(
+        [
+            published.add_suffix("_published").rename(
+                columns={"judge_published": "judge", "attribute_published": "attribute"}
+            ),
+            pd.DataFrame(rows),
+        ],
+        axis=1,
+    )
     out.round(6).to_csv(HERE / "mentalalign_paper_system_level.csv", index=False)
 
 

@@ -14,14 +14,18 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def mentalalign_dir() -> Path:
     """``$MENTALALIGN_DIR`` or ``<repo>/../shared/data/mentalalign``."""
     env = os.environ.get("MENTALALIGN_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mentalalign"
+    return (
+        Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mentalalign"
+    )
 
 
 @pytest.fixture(scope="session")
 def ma_dir() -> Path:
     d = mentalalign_dir()
     if not (d / "ratings.jsonl").is_file():
-        pytest.skip(f"MentalAlign-70k not found at {d} (set MENTALALIGN_DIR to the folder holding ratings.jsonl)")
+        pytest.skip(
+            f"MentalAlign-70k not found at {d} (set MENTALALIGN_DIR to the folder holding ratings.jsonl)"
+        )
     return d
 
 

@@ -6,7 +6,7 @@ import krippendorff
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.metrics import cohen_kappa_score
+from sklearn.metrics import cohen_kappa_score, mean_absolute_error, root_mean_squared_error
 
 from council.stats.agreement import (
     correlations,
@@ -54,8 +54,9 @@ def test_qwk_rounds_half_up_and_matches_sklearn() -> None:
     x = rng.integers(1, 6, 2000).astype(float)
     y = np.clip(x + rng.integers(-2, 3, 2000), 1, 5) + rng.choice([0, 0.25, 0.5], 2000)
     est = quadratic_kappa(x, y)
-    ref = cohen_kappa_score(round_to_scale(x, (1, 5)), round_to_scale(y, (1, 5)), weights="quadratic",
-                            labels=[1, 2, 3, 4, 5])
+    ref = cohen_kappa_score(
+        round_to_scale(x, (1, 5)), round_to_scale(y, (1, 5)), weights="quadratic", labels=[1, 2, 3, 4, 5]
+    )
     assert est.value == pytest.approx(ref, abs=1e-12)
     assert est.extra["rounded"] > 0
 
@@ -81,8 +82,11 @@ def test_krippendorff_fast_path_equals_library(seed: int, level: str) -> None:
     x = rng.integers(1, 21, 600) / 4 + 1  # fractional values like council means
     y = np.clip(x + rng.normal(0.4, 0.8, 600).round(1), 1, 5)
     fast = krippendorff_alpha(x, y, level).value
-    lib = krippendorff.alpha(reliability_data=np.vstack([x, y]), level_of_measurement=level,
-                             value_domain=np.unique(np.concatenate([x, y])))
+    lib = krippendorff.alpha(
+        reliability_data=np.vstack([x, y]),
+        level_of_measurement=level,
+        value_domain=np.unique(np.concatenate([x, y])),
+    )
     assert fast == pytest.approx(lib, abs=1e-12)
 
 
@@ -108,6 +112,11 @@ def test_error_metrics_and_validation() -> None:
     x, y = np.array([1.0, 2, 3, 4]), np.array([2.0, 2, 5, 4])
     mae, rmse = error_metrics(x, y)
     assert mae.value == pytest.approx(3 / 4) and rmse.value == pytest.approx(np.sqrt(5 / 4))
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=500), rng.normal(size=500)
+    mae, rmse = error_metrics(a, b)
+    assert mae.value == pytest.approx(mean_absolute_error(a, b), abs=1e-12)
+    assert rmse.value == pytest.approx(root_mean_squared_error(a, b), abs=1e-12)
     with pytest.raises(ValueError):
         error_metrics(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
     with pytest.raises(ValueError):
@@ -119,6 +128,15 @@ def test_error_metrics_and_validation() -> None:
 def test_pair_agreement_statistic_names() -> None:
     x, y = np.array([1.0, 2, 3, 4, 5, 3]), np.array([2.0, 2, 4, 4, 5, 3])
     names = [e.statistic for e in pair_agreement(x, y)]
-    assert names == ["pearson", "spearman", "kendall", "qwk", "krippendorff_alpha_interval",
-                     "krippendorff_alpha_ordinal", "ccc", "mae", "rmse"]
+    assert names == [
+        "pearson",
+        "spearman",
+        "kendall",
+        "qwk",
+        "krippendorff_alpha_interval",
+        "krippendorff_alpha_ordinal",
+        "ccc",
+        "mae",
+        "rmse",
+    ]
     assert "qwk" not in [e.statistic for e in pair_agreement(x, y, with_kappa=False)]

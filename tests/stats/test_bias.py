@@ -59,7 +59,9 @@ def _synthetic(seed: int = 0, n_ctx: int = 300) -> pd.DataFrame:
             tgt = f"{c}:{resp}"
             for rater, score in (("human", h), ("judge", j)):
                 rows.append((tgt, rater, "empathy", score, c, resp, ln))
-    return pd.DataFrame(rows, columns=["target", "rater", "attribute", "score", "context", "responder", "length"])
+    return pd.DataFrame(
+        rows, columns=["target", "rater", "attribute", "score", "context", "responder", "length"]
+    )
 
 
 def test_self_preference_recovers_known_effect() -> None:

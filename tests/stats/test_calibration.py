@@ -103,8 +103,20 @@ def test_json_round_trip_and_apply_with_missing_judges(tmp_path) -> None:
     new = new[~((new.target == first) & (new.rater == "jc"))]  # jc missing on one target: imputed
     second = new.target[new.target != first].iloc[0]
     new = new[new.target != second]
-    new = pd.concat([new, pd.DataFrame({"target": [second], "rater": ["ja"], "attribute": ["empathy"],
-                                        "score": [np.nan], "context": [0]})])  # no judge score at all
+    new = pd.concat(
+        [
+            new,
+            pd.DataFrame(
+                {
+                    "target": [second],
+                    "rater": ["ja"],
+                    "attribute": ["empathy"],
+                    "score": [np.nan],
+                    "context": [0],
+                }
+            ),
+        ]
+    )  # no judge score at all
     res = apply_calibration(back, new)
     assert res.report.n_imputed["jc|empathy"] == 1 and res.report.n_unscored["empathy"] == 1
     assert res.frame.loc[res.frame.target == second, "score"].isna().all()

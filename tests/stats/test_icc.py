@@ -16,7 +16,9 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def _long(y: np.ndarray) -> pd.DataFrame:
     n, k = y.shape
-    return pd.DataFrame([(i, j, y[i, j]) for i in range(n) for j in range(k)], columns=["target", "rater", "score"])
+    return pd.DataFrame(
+        [(i, j, y[i, j]) for i in range(n) for j in range(k)], columns=["target", "rater", "score"]
+    )
 
 
 def test_shrout_fleiss_1979_table_2(shrout_fleiss: pd.DataFrame) -> None:
@@ -31,8 +33,14 @@ def test_shrout_fleiss_1979_table_2(shrout_fleiss: pd.DataFrame) -> None:
     assert (round(float(ms.msb), 2), round(float(ms.msw), 2)) == (11.24, 6.26)
     assert (round(float(ms.msj), 2), round(float(ms.mse), 2)) == (32.49, 1.02)
     res = {r.form: r for r in icc_matrix(y)}
-    published = {"ICC(1,1)": 0.17, "ICC(A,1)": 0.29, "ICC(C,1)": 0.71, "ICC(1,k)": 0.44, "ICC(A,k)": 0.62,
-                 "ICC(C,k)": 0.91}
+    published = {
+        "ICC(1,1)": 0.17,
+        "ICC(A,1)": 0.29,
+        "ICC(C,1)": 0.71,
+        "ICC(1,k)": 0.44,
+        "ICC(A,k)": 0.62,
+        "ICC(C,k)": 0.91,
+    }
     for form, value in published.items():
         assert round(res[form].value, 2) == value, form
         assert (res[form].n, res[form].k, res[form].df1) == (6, 4, 5)
@@ -43,10 +51,22 @@ def test_shrout_fleiss_1979_table_2(shrout_fleiss: pd.DataFrame) -> None:
         assert round(res[form].F, 2) == 11.03 and res[form].df2 == 15
         assert round(res[form].p_value, 5) == 0.00013
     # psych::ICC lower bounds (3 dp) and upper bounds (2 dp)
-    lows = {"ICC(1,1)": -0.133, "ICC(A,1)": 0.019, "ICC(C,1)": 0.342, "ICC(1,k)": -0.884, "ICC(A,k)": 0.071,
-            "ICC(C,k)": 0.676}
-    highs = {"ICC(1,1)": 0.72, "ICC(A,1)": 0.76, "ICC(C,1)": 0.95, "ICC(1,k)": 0.91, "ICC(A,k)": 0.93,
-             "ICC(C,k)": 0.99}
+    lows = {
+        "ICC(1,1)": -0.133,
+        "ICC(A,1)": 0.019,
+        "ICC(C,1)": 0.342,
+        "ICC(1,k)": -0.884,
+        "ICC(A,k)": 0.071,
+        "ICC(C,k)": 0.676,
+    }
+    highs = {
+        "ICC(1,1)": 0.72,
+        "ICC(A,1)": 0.76,
+        "ICC(C,1)": 0.95,
+        "ICC(1,k)": 0.91,
+        "ICC(A,k)": 0.93,
+        "ICC(C,k)": 0.99,
+    }
     for form in ICC_FORMS:
         assert round(res[form].ci_low, 3) == lows[form], form
         assert round(res[form].ci_high, 2) == highs[form], form

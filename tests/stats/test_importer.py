@@ -10,8 +10,14 @@ import pytest
 from council.ratings import Columns, Hygiene, import_ratings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-LONG_COLS = Columns(target=["item", "candidate"], rater="annotator", attribute="dimension", score="value",
-                    context="conv", empty_flag="empty")
+LONG_COLS = Columns(
+    target=["item", "candidate"],
+    rater="annotator",
+    attribute="dimension",
+    score="value",
+    context="conv",
+    empty_flag="empty",
+)
 
 
 def _counts(report) -> dict[tuple[str, str], dict[str, int]]:
@@ -22,7 +28,9 @@ def test_long_csv_default_hygiene() -> None:
     """Counts derived by hand from tests/data/ratings_long.csv (see SOURCES.csv)."""
     frame, report = import_ratings(DATA / "ratings_long.csv", columns=LONG_COLS)
     c = _counts(report)
-    z = dict.fromkeys(("kept", "out_of_scale", "out_of_scale_kept", "blank", "non_numeric", "dropped_item"), 0)
+    z = dict.fromkeys(
+        ("kept", "out_of_scale", "out_of_scale_kept", "blank", "non_numeric", "dropped_item"), 0
+    )
     assert c[("ann1", "empathy")] == {**z, "kept": 1, "out_of_scale": 1, "dropped_item": 1}
     assert c[("ann1", "safety")] == {**z, "kept": 1, "out_of_scale": 1, "dropped_item": 1}
     assert c[("ann2", "empathy")] == {**z, "kept": 1, "non_numeric": 1, "dropped_item": 1}
@@ -34,8 +42,9 @@ def test_long_csv_default_hygiene() -> None:
 
 
 def test_long_csv_paper_compatible_keeps_everything() -> None:
-    frame, report = import_ratings(DATA / "ratings_long.csv", columns=LONG_COLS, dataset="toy",
-                                   hygiene=Hygiene(paper_compatible=True))
+    frame, report = import_ratings(
+        DATA / "ratings_long.csv", columns=LONG_COLS, dataset="toy", hygiene=Hygiene(paper_compatible=True)
+    )
     c = _counts(report)
     assert c[("ann1", "empathy")]["out_of_scale_kept"] == 1 and c[("ann1", "empathy")]["kept"] == 2
     assert c[("ann2", "empathy")]["kept"] == 2  # 3 and 2.5
@@ -45,24 +54,38 @@ def test_long_csv_paper_compatible_keeps_everything() -> None:
 
 
 def test_wide_jsonl() -> None:
-    frame, report = import_ratings(DATA / "ratings_wide.jsonl", layout="wide", attributes=["Empathy", "Guidance"],
-                                   columns=Columns(target="id", rater="rater", context="conv", length="length"))
+    frame, report = import_ratings(
+        DATA / "ratings_wide.jsonl",
+        layout="wide",
+        attributes=["Empathy", "Guidance"],
+        columns=Columns(target="id", rater="rater", context="conv", length="length"),
+    )
     c = _counts(report)
     assert (c[("gpt-4o", "empathy")]["kept"], c[("gpt-4o", "empathy")]["blank"]) == (1, 1)
     assert c[("gpt-4o", "empathy")]["out_of_scale"] == 1
     assert (c[("gpt-4o", "guidance")]["kept"], c[("gpt-4o", "guidance")]["non_numeric"]) == (2, 1)
     assert c[("human_1", "guidance")]["kept"] == 1
     assert frame["length"].dtype.kind in "if" and set(frame["attribute"]) == {"empathy", "guidance"}
-    keep = import_ratings(DATA / "ratings_wide.jsonl", layout="wide", attributes={"Empathy": "empathy"},
-                          columns=Columns(target="id"), hygiene=Hygiene(out_of_scale="keep"))
+    keep = import_ratings(
+        DATA / "ratings_wide.jsonl",
+        layout="wide",
+        attributes={"Empathy": "empathy"},
+        columns=Columns(target="id"),
+        hygiene=Hygiene(out_of_scale="keep"),
+    )
     assert 7.0 in set(keep.frame["score"])
 
 
 def test_constant_rater_and_errors(tmp_path: Path) -> None:
     p = tmp_path / "h.csv"
     p.write_text("cid,Empathy\nx1,4\nx2,null\n")
-    frame, report = import_ratings(p, layout="wide", attributes=["Empathy"], columns=Columns(target="cid", rater=None),
-                                   rater="human_expert")
+    frame, report = import_ratings(
+        p,
+        layout="wide",
+        attributes=["Empathy"],
+        columns=Columns(target="cid", rater=None),
+        rater="human_expert",
+    )
     assert list(frame["rater"].unique()) == ["human_expert"] and np.isnan(frame["score"].iloc[1])
     assert report.counts[0].blank == 1
     with pytest.raises(ValueError):
@@ -70,6 +93,8 @@ def test_constant_rater_and_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         import_ratings(p, layout="diagonal", columns=Columns(target="cid", rater=None), rater="h")
     with pytest.raises(ValueError):
-        import_ratings(p, layout="wide", attributes=["Empathy"], columns=Columns(target="nope", rater=None), rater="h")
+        import_ratings(
+            p, layout="wide", attributes=["Empathy"], columns=Columns(target="nope", rater=None), rater="h"
+        )
     with pytest.raises(ValueError):
         import_ratings(tmp_path / "h.txt", columns=Columns(target="cid"))

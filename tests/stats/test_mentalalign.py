@@ -33,8 +33,15 @@ def test_import_counts_match_readme(ma_paper, ma_default) -> None:
     assert all(c.total == 10_000 for c in d.counts)  # nothing dropped silently
     f = ma_default.frame
     assert f["score"].min() >= 1 and f["score"].max() <= 5
-    assert set(f["attribute"]) == {"guidance", "informativeness", "relevance", "safety", "empathy", "helpfulness",
-                                   "understanding"}
+    assert set(f["attribute"]) == {
+        "guidance",
+        "informativeness",
+        "relevance",
+        "safety",
+        "empathy",
+        "helpfulness",
+        "understanding",
+    }
     fam = f.drop_duplicates("rater").set_index("rater")["rater_family"].to_dict()
     assert fam["gpt-4o"] == fam["o4-mini"] == "openai" and fam["human_expert"] == "human"
 
@@ -51,18 +58,31 @@ def test_paper_system_level_table(ma_paper) -> None:
     Recipe: paper_compatible values; each judge's own model excluded (n = 9 systems); complete pairs
     per response; responder means; ICC on 9 systems x 2 raters (judge, human)."""
     exp = pd.read_csv(EXPECTED)
-    got = records_frame(agreement_report(ma_paper.frame, level="system", include_council=False,
-                                         exclude_self_family=PAPER_SELF_EXCLUSIONS))
+    got = records_frame(
+        agreement_report(
+            ma_paper.frame, level="system", include_council=False, exclude_self_family=PAPER_SELF_EXCLUSIONS
+        )
+    )
     val = got.set_index(["rater", "attribute", "statistic"])
     for row in exp.itertuples():
         for stat, col in (("ICC(C,1)", "icc_c1"), ("ICC(A,1)", "icc_a1"), ("bias", "bias")):
             rec = val.loc[(row.judge, row.attribute, stat)]
-            assert rec["value"] == pytest.approx(getattr(row, f"{col}_published"), abs=0.01), (row.judge, row.attribute, stat)
+            assert rec["value"] == pytest.approx(getattr(row, f"{col}_published"), abs=0.01), (
+                row.judge,
+                row.attribute,
+                stat,
+            )
             assert rec["value"] == pytest.approx(getattr(row, f"{col}_recomputed"), abs=1e-6)
             assert (rec["n"], rec["k"]) == (9, 2)
     claude = "claude-3-7-sonnet-20250219"
-    given = {("guidance", "ICC(C,1)"): 0.881, ("guidance", "ICC(A,1)"): 0.837, ("guidance", "bias"): 0.248,
-             ("empathy", "ICC(C,1)"): 0.906, ("empathy", "ICC(A,1)"): 0.474, ("empathy", "bias"): 0.641}
+    given = {
+        ("guidance", "ICC(C,1)"): 0.881,
+        ("guidance", "ICC(A,1)"): 0.837,
+        ("guidance", "bias"): 0.248,
+        ("empathy", "ICC(C,1)"): 0.906,
+        ("empathy", "ICC(A,1)"): 0.474,
+        ("empathy", "bias"): 0.641,
+    }
     for (attr, stat), v in given.items():
         assert val.loc[(claude, attr, stat), "value"] == pytest.approx(v, abs=0.01)
 
@@ -80,7 +100,8 @@ def test_paper_item_level_means_and_mse(ma_paper) -> None:
 
 def test_family_exclusion_differs_from_paper_for_openai(ma_paper) -> None:
     """Family exclusion drops both OpenAI responders for gpt-4o and o4-mini (n = 8), unlike the paper."""
-    got = records_frame(agreement_report(ma_paper.frame, level="system", exclude_self_family=True,
-                                         attributes=["guidance"]))
+    got = records_frame(
+        agreement_report(ma_paper.frame, level="system", exclude_self_family=True, attributes=["guidance"])
+    )
     n = got[got.statistic == "ICC(A,1)"].set_index("rater")["n"].to_dict()
     assert n["gpt-4o"] == n["o4-mini"] == 8 and n["claude-3-7-sonnet-20250219"] == 9 and n["council"] == 10

@@ -28,8 +28,19 @@ def synthetic(seed: int = 0, n_ctx: int = 60) -> pd.DataFrame:
                 for rater, off in (("human", 0.0), ("ja", 0.6), ("jb", 0.3), ("jc", -0.2)):
                     s = float(np.clip(np.round(quality + off + rng.normal(0, 0.6)), 1, 5))
                     rows.append((f"{c}:{resp}", rater, a, s, c, resp, fam[rater], rf))
-    return pd.DataFrame(rows, columns=["target", "rater", "attribute", "score", "context", "responder",
-                                       "rater_family", "responder_family"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "rater",
+            "attribute",
+            "score",
+            "context",
+            "responder",
+            "rater_family",
+            "responder_family",
+        ],
+    )
 
 
 def test_record_fields_and_coverage() -> None:
@@ -39,10 +50,29 @@ def test_record_fields_and_coverage() -> None:
     f = records_frame(recs)
     assert set(f["rater"]) == {"ja", "jb", "jc", "council"}
     assert set(f["attribute"]) == set(ATTRIBUTES) | {"cognitive_support", "affective_resonance"}
-    expected = {"ICC(1,1)", "ICC(A,1)", "ICC(C,1)", "ICC(1,k)", "ICC(A,k)", "ICC(C,k)", "pearson", "spearman",
-                "kendall", "qwk", "krippendorff_alpha_interval", "krippendorff_alpha_ordinal", "ccc", "mae", "rmse",
-                "bias", "bland_altman_loa_low", "bland_altman_loa_high", "sd_ratio", "ceiling_rate_rater",
-                "ceiling_rate_reference"}
+    expected = {
+        "ICC(1,1)",
+        "ICC(A,1)",
+        "ICC(C,1)",
+        "ICC(1,k)",
+        "ICC(A,k)",
+        "ICC(C,k)",
+        "pearson",
+        "spearman",
+        "kendall",
+        "qwk",
+        "krippendorff_alpha_interval",
+        "krippendorff_alpha_ordinal",
+        "ccc",
+        "mae",
+        "rmse",
+        "bias",
+        "bland_altman_loa_low",
+        "bland_altman_loa_high",
+        "sd_ratio",
+        "ceiling_rate_rater",
+        "ceiling_rate_reference",
+    }
     assert set(f["statistic"]) == expected
     assert not f.duplicated(["rater", "attribute", "level", "statistic", "ci_method"]).any()
     icc = f[(f.statistic == "ICC(A,1)") & (f.rater == "ja") & (f.attribute == "empathy")].iloc[0]
@@ -66,8 +96,15 @@ def test_system_level_and_exclusions() -> None:
 
 
 def test_bootstrap_records() -> None:
-    f = records_frame(agreement_report(synthetic(), reference="human", bootstrap={"n_boot": 100, "seed": 1},
-                                       raters=["ja"], attributes=["guidance"]))
+    f = records_frame(
+        agreement_report(
+            synthetic(),
+            reference="human",
+            bootstrap={"n_boot": 100, "seed": 1},
+            raters=["ja"],
+            attributes=["guidance"],
+        )
+    )
     boot = f[f.ci_method == "cluster-bootstrap(100, seed=1)"]
     assert len(boot) == 14
     a1 = boot[boot.statistic == "ICC(A,1)"].iloc[0]
@@ -95,12 +132,52 @@ def test_frame_helpers() -> None:
     council = add_council(df, ["ja", "jb", "jc"])
     t = df.target.iloc[0]
     manual = df[(df.target == t) & (df.attribute == "empathy") & (df.rater != "human")].score.mean()
-    got = council[(council.target == t) & (council.attribute == "empathy") & (council.rater == "council")].score
+    got = council[
+        (council.target == t) & (council.attribute == "empathy") & (council.rater == "council")
+    ].score
     assert got.iloc[0] == pytest.approx(manual)
-    comp = add_composites(df.assign(score=np.where((df.attribute == "safety") & (df.target == t), np.nan, df.score)))
+    comp = add_composites(
+        df.assign(score=np.where((df.attribute == "safety") & (df.target == t), np.nan, df.score))
+    )
     cog = comp[(comp.attribute == "cognitive_support") & (comp.target == t)]
     assert cog.score.isna().all()  # a missing component makes the composite missing, not a 3-item mean
     with pytest.raises(ValueError):
         agreement_report(df, reference="human", level="population")
     with pytest.raises(ValueError):
         agreement_report(df, reference="nobody")
+
+
+def test_judge_matrix_and_human_ceiling() -> None:
+    from council.stats.matrix import agreement_matrix, human_ceiling, pairwise_records
+
+    df = synthetic()
+    recs = pairwise_records(df, ["ja", "jb", "jc"], ["empathy"])
+    m = agreement_matrix(recs, "empathy", "ICC(A,1)")
+    assert list(m.index) == ["ja", "jb", "jc"] and np.allclose(m.to_numpy(), m.to_numpy().T)
+    assert np.allclose(np.diag(m.to_numpy()), 1.0)
+    b = agreement_matrix(recs, "empathy", "bias")
+    emp = df[df.attribute == "empathy"].pivot(index="target", columns="rater", values="score")
+    assert b.loc["ja", "jb"] == pytest.approx((emp.ja - emp.jb).mean(), abs=1e-12)
+    assert b.loc["jb", "ja"] == pytest.approx(-b.loc["ja", "jb"])
+    assert human_ceiling(df, ["human"]) == []
+    two = pd.concat([df, df[df.rater == "human"].assign(rater="human2")], ignore_index=True)
+    ceil = human_ceiling(two, ["human", "human2"], ["safety"])
+    a1 = [r for r in ceil if r.rater == "human_panel" and r.statistic == "ICC(A,1)"][0]
+    assert a1.value == pytest.approx(1.0) and a1.k == 2
+
+
+def test_cube_equals_pandas_path() -> None:
+    """build_cube (numpy) == add_council + add_composites + wide_scores (pandas), NaNs included."""
+    from council.stats.cube import build_cube
+    from council.stats.frames import COMPOSITES, wide_arrays, wide_scores
+
+    df = synthetic()
+    df.loc[df.sample(frac=0.05, random_state=0).index, "score"] = np.nan
+    cube = build_cube(df, council="council", judges=["ja", "jb", "jc"], composites=COMPOSITES)
+    pd_path = wide_arrays(wide_scores(add_composites(add_council(df, ["ja", "jb", "jc"]))))
+    order = pd.Index(pd_path.target).get_indexer(cube.target)
+    assert set(cube.scores) == set(pd_path.scores)
+    for key, values in cube.scores.items():
+        np.testing.assert_allclose(values, pd_path.scores[key][order], rtol=0, atol=1e-12, equal_nan=True)
+    assert np.array_equal(cube.context, pd_path.context[order])
+    assert np.array_equal(cube.responder, pd_path.responder[order])
