@@ -7,7 +7,7 @@ from council.calibration.apply import (
     apply_rater_map,
     apply_rater_maps,
 )
-from council.calibration.cv import cross_validate_council, heldout_metrics
+from council.calibration.cv import cross_validate_council, fit_validated_council, heldout_metrics
 from council.calibration.fit import design, fit_council, fit_rater_map, fit_rater_maps
 from council.calibration.model import (
     AttributeModel,
@@ -37,5 +37,6 @@ __all__ = [
     "fit_council",
     "fit_rater_map",
     "fit_rater_maps",
+    "fit_validated_council",
     "heldout_metrics",
 ]

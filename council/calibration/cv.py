@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from council.calibration.fit import Method, design, feature_name, fit_attribute, predict_attribute
-from council.calibration.model import CVReport, CVRow
+from council.calibration.fit import (
+    Method,
+    design,
+    feature_name,
+    fit_attribute,
+    fit_council,
+    predict_attribute,
+)
+from council.calibration.model import CouncilCalibration, CVReport, CVRow
 from council.stats._threads import single_threaded_blas
 from council.stats.frames import ATTRIBUTES
 from council.stats.icc import icc_matrix
@@ -109,3 +116,38 @@ def cross_validate_council(
             rows.append(_row(a, y, oof, x[:, cols], judges))
     label = method if method == "mean-mm" else f"{method}(alpha={alpha})"
     return CVReport(method=label, n_splits=n_splits, seed=seed, rows=rows)
+
+
+def fit_validated_council(
+    df: pd.DataFrame,
+    reference: str = "human_expert",
+    judges: Sequence[str] | None = None,
+    attributes: Sequence[str] = ATTRIBUTES,
+    *,
+    method: Method = "ridge-mm",
+    alpha: float = 1.0,
+    n_splits: int = 5,
+    seed: int = 0,
+    scale: tuple[float, float] = (1, 5),
+    description: str = "",
+) -> CouncilCalibration:
+    """Fit the council calibrator on all of ``df`` and attach its grouped cross-validation.
+
+    The returned object serialises with its CV metrics, so a stored calibration says how well it
+    is expected to do on contexts it has not seen.
+    """
+    cv = cross_validate_council(
+        df,
+        reference,
+        judges,
+        attributes,
+        method=method,
+        alpha=alpha,
+        n_splits=n_splits,
+        seed=seed,
+        scale=scale,
+    )
+    cal = fit_council(
+        df, reference, judges, attributes, method=method, alpha=alpha, scale=scale, description=description
+    )
+    return cal.model_copy(update={"cv": cv})

@@ -10,7 +10,9 @@ from council.stats.agreement import (
 )
 from council.stats.bias import bland_altman, ceiling_rates, mean_difference, sd_ratio
 from council.stats.bias_frames import length_bias, run_spread, self_preference, source_model_bias
+from council.stats.bias_report import bias_report
 from council.stats.bootstrap import BOOTSTRAP_STATISTICS, cluster_weights, item_replicates, system_replicates
+from council.stats.cube import build_cube
 from council.stats.frames import (
     ATTRIBUTES,
     COMPOSITES,
@@ -58,7 +60,9 @@ __all__ = [
     "add_council",
     "agreement_matrix",
     "agreement_report",
+    "bias_report",
     "bland_altman",
+    "build_cube",
     "ceiling_rates",
     "cluster_weights",
     "correlations",

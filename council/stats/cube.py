@@ -90,9 +90,11 @@ def build_cube(
         cube = np.concatenate([cube, part.mean(axis=1)[:, None, :]], axis=1)  # NaN if any component is
         attr_names.append(name)
     scores = {(a, r): cube[:, i, j] for i, a in enumerate(attr_names) for j, r in enumerate(rater_names)}
+    length = _first_per_target(df, "length", tc, n_t)
     return WideArrays(
         scores,
         np.asarray(targets, dtype=object),
         _first_per_target(df, "context", tc, n_t),
         _first_per_target(df, "responder", tc, n_t),
+        None if length is None else length.astype(float),
     )

@@ -212,6 +212,7 @@ class WideArrays(NamedTuple):
     target: np.ndarray
     context: np.ndarray | None
     responder: np.ndarray | None
+    length: np.ndarray | None = None
 
 
 def wide_arrays(wide: pd.DataFrame) -> WideArrays:

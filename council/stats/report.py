@@ -91,7 +91,10 @@ def agreement_report(
         include_council: Add the council rater (mean of ``judges``).
         council_name: Its rater id.
         exclude_self_family: True removes each rater's own-family responders from its targets
-            (family columns); a mapping rater -> responders names them explicitly.
+            (family columns); a mapping rater -> responders names them explicitly. The council
+            mixes families and is not excluded unless the mapping names it. Note: family
+            exclusion removes both OpenAI responders for an OpenAI judge on MentalAlign (n = 8
+            systems); the paper removed only each judge's own model (``PAPER_SELF_EXCLUSIONS``).
         bootstrap: A :class:`BootstrapSpec` or a dict with ``n_boot``, ``seed``.
         scale: The integer rating scale.
 

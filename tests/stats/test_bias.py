@@ -95,3 +95,23 @@ def test_run_spread() -> None:
     assert rs.share_disagree == pytest.approx(1 / 3)
     with pytest.raises(ValueError):
         run_spread(df.drop(columns="sample"), "j", "safety")
+
+
+def test_bias_report_records() -> None:
+    from council.stats.bias_report import bias_report
+
+    df = _synthetic(n_ctx=120)
+    recs = bias_report(df, "human", own_responders={"judge": ["a"]}, include_council=False)
+    by = {}
+    for r in recs:
+        by.setdefault((r.attribute, r.statistic), []).append(r)
+    src = {r.extra["responder"]: r.value for r in by[("empathy", "source_model_bias")]}
+    assert src["a"] == pytest.approx(1.5, abs=0.15)
+    sp = by[("empathy", "self_preference")][0]
+    assert sp.ci_low < 1.0 < sp.ci_high and sp.ci_method == "paired-by-context t"
+    assert by[("empathy", "length_bias_slope")][0].value == pytest.approx(0.01, abs=0.003)
+    sampled = pd.concat([df.assign(sample=0), df.assign(sample=1, score=df.score + 0.5)], ignore_index=True)
+    runs = [r for r in bias_report(sampled, "human", own_responders=False) if r.statistic == "run_sd_mean"]
+    assert {r.rater for r in runs} == {"judge"}  # the reference is not analysed
+    judge = [r for r in runs if r.rater == "judge"][0]
+    assert judge.value == pytest.approx(np.sqrt(0.125)) and judge.extra["share_disagree"] == 1.0

@@ -15,6 +15,7 @@ from council.calibration import (
     fit_council,
     fit_rater_map,
     fit_rater_maps,
+    fit_validated_council,
 )
 from council.ratings import JUDGES
 
@@ -133,3 +134,11 @@ def test_mentalalign_calibration_targets(ma_default) -> None:
     failed = [c for c in checks if not c.passed]
     assert not failed, failed
     assert len(cv.rows) == 7 and all(r.n > 9000 for r in cv.rows)
+
+
+def test_validated_calibration_carries_cv_in_json() -> None:
+    df = synthetic(n_ctx=80)
+    cal = fit_validated_council(df, "human", ["ja", "jb", "jc"], ATTRS, n_splits=4, description="synthetic")
+    back = CouncilCalibration.from_json(cal.to_json())
+    assert back.cv is not None and back.cv.n_splits == 4 and len(back.cv.rows) == 2
+    assert back.cv.rows[0].best_judge in {"ja", "jb", "jc"} and back == cal
