@@ -80,6 +80,11 @@ def agreement_report(
     additional record each whose CI is a cluster-bootstrap percentile interval over contexts
     (``ci_method`` 'cluster-bootstrap(B, seed=s)'); the analytic records are kept.
 
+    Reading the two kinds of CI: the F-based CI of ICC(A,1) treats raters as sampled, so with two
+    raters and a large offset (df of the rater effect = 1) it is wide even for 10,000 items; the
+    context bootstrap treats raters and, at system level, the responders as fixed and measures only
+    the sampling of contexts, so it is narrow. Report the one that matches the question.
+
     Args:
         df: Tidy rating frame.
         reference: The reference rater (usually the human expert).
