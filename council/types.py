@@ -38,6 +38,8 @@ class BatchItem(Frozen):
     def _non_empty(cls, v: str | list[Turn]) -> str | list[Turn]:
         if isinstance(v, str) and not v.strip():
             raise ValueError("context must not be empty")
+        if isinstance(v, list) and (not v or v[-1].role != "seeker"):
+            raise ValueError("the conversation must end with the seeker's turn (the candidates answer it)")
         return v
 
     @model_validator(mode="after")

@@ -50,7 +50,7 @@ def _port(alias: str) -> int:
 
 
 def _state_dir() -> Path:
-    path = council_home() / "local"
+    path = council_home() / "local" / str(port_base())  # servers on other ports are other instances
     path.mkdir(parents=True, exist_ok=True)
     return path
 

