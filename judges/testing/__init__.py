@@ -1,8 +1,25 @@
-"""Test and benchmark helpers that ship with the library: a fake OpenAI-compatible server we own."""
+"""Test and benchmark helpers that ship with the library: a fake OpenAI-compatible server we own.
 
-from judges.testing.fake_openai import DEFAULT_FAILURES, OUTCOMES, FakeOpenAIServer, FakeSettings, Responder
+The server's names are imported lazily so that ``python -m judges.testing.fake_openai`` does not import
+that module twice (once through this package, once as ``__main__``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from judges.testing.instances import Choice, schema_instance
 from judges.testing.openai_wire import RecordedRequest, find_schema, quote_sources
-from judges.testing.schema_instance import Choice, schema_instance
+
+if TYPE_CHECKING:
+    from judges.testing.fake_openai import (
+        DEFAULT_FAILURES,
+        OUTCOMES,
+        FakeOpenAIServer,
+        FakeSettings,
+        Responder,
+    )
 
 __all__ = [
     "DEFAULT_FAILURES",
@@ -16,3 +33,11 @@ __all__ = [
     "quote_sources",
     "schema_instance",
 ]
+
+_LAZY = {"DEFAULT_FAILURES", "OUTCOMES", "FakeOpenAIServer", "FakeSettings", "Responder"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'judges.testing' has no attribute {name!r}")
+    return getattr(import_module("judges.testing.fake_openai"), name)

@@ -4,7 +4,7 @@ It speaks real HTTP on loopback, so calls take the production path (litellm → 
 its retries, timeouts, caching and recording. Every request is recorded. Per request it picks an
 outcome: the next one from a scripted queue, else a seeded random failure (``failure_rate`` over
 ``failure_kinds``), else ``ok``, which answers valid JSON for the schema the request carries (see
-:func:`judges.testing.schema_instance.schema_instance`; quote fields quote the prompt's
+:func:`judges.testing.instances.schema_instance`; quote fields quote the prompt's
 ``<conversation>`` / ``<candidate>`` text). Random draws are seeded by the request body and how often
 that body was seen, so outcomes and answers do not depend on the order concurrent requests arrive in.
 
@@ -45,8 +45,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from judges.testing.instances import Choice, schema_instance
 from judges.testing.openai_wire import RecordedRequest, body_key, completion_body, find_schema, quote_sources
-from judges.testing.schema_instance import Choice, schema_instance
 
 __all__ = ["DEFAULT_FAILURES", "OUTCOMES", "FakeOpenAIServer", "FakeSettings", "Responder", "main"]
 
@@ -378,7 +378,11 @@ class FakeOpenAIServer:
     def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this: without it, headers and body go out as two segments and
+        # Nagle + delayed ACK add ~40 ms to every keep-alive request.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
+        sock.listen(4096)  # connections queue from now on, before uvicorn starts accepting them
         self.port = sock.getsockname()[1]
         self._socket = sock
         return sock
