@@ -71,6 +71,9 @@ class LocalExecutor:
 def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: CouncilSpec, *,
                   owner: str = "local") -> str:
     """Validate-and-store a batch; the id is derived from its content, so the same batch maps to one id."""
+    if council.calibration_id:  # fail before any judging when the named calibration is absent or does not fit
+        from council.analysis import check_council_calibration
+        check_council_calibration(store, council, protocol, owner)
     batch_id = content_id("b", owner, batch, protocol.content_hash, council)
     store.save_batch(batch_id, batch, protocol, council, owner=owner)
     return batch_id
@@ -86,12 +89,14 @@ async def run_batch(
     *,
     progress: ProgressCallback | None = None,
     max_items_in_flight: int = 64,
+    stop_reason: Callable[[], str | None] | None = None,
 ) -> RunSummary:
     """Judge every item with every judge of the council and store everything; return the run's summary.
 
     Items run concurrently (at most ``max_items_in_flight`` at once, which bounds memory); every judge's
     pipeline runs concurrently within its model's limiter. Writing is idempotent, so re-running a batch
-    (after a crash, or to re-read it) stores each judgment once and costs no LLM call.
+    (after a crash, or to re-read it) stores each judgment once and costs no LLM call. ``stop_reason``
+    names why a run ended early (``budget_exceeded`` …) when its guard stopped paid calls.
     """
     started = time.perf_counter()
     run_id = store.start_run(batch_id)
@@ -117,11 +122,15 @@ async def run_batch(
     status, error = "completed", None
     try:
         await gather_in_order([lambda i=i: judge_item(i) for i in batch.items])  # type: ignore[misc]
+        if council.calibration_id:  # calibrated scores beside the raw ones
+            from council.analysis import apply_calibration_to_batch
+            apply_calibration_to_batch(store, batch_id, council.calibration_id)
     except BaseException as e:
         status, error = "failed", f"{type(e).__name__}: {e}"
         store.finish_run(run_id, status, error)
         store.set_batch_status(batch_id, status, error)
         raise
+    status = (stop_reason() if stop_reason else None) or status
     store.finish_run(run_id, status)
     store.set_batch_status(batch_id, status)
     return RunSummary(run_id=run_id, batch_id=batch_id, status=status, seconds=time.perf_counter() - started,

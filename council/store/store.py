@@ -20,9 +20,10 @@ import duckdb
 import pandas as pd
 
 from council.store.migrations import migrate
-from council.types import Batch, CouncilSpec
+from council.types import Batch, BatchItem, CouncilSpec
 from judges.client.records import CachedReply, CallRecord
 from judges.pipeline import ContextJudgment
+from judges.types import Candidate, Turn
 from protocols import Protocol
 
 __all__ = ["Store"]
@@ -184,9 +185,55 @@ class Store:
         keys = ("calls_made", "calls_cached", "calls_failed", "prompt_tokens", "completion_tokens", "cost_usd")
         return dict(zip(keys, row, strict=True))
 
+    def record_unit(self, batch_id: str, item_id: str, judge_id: str, run_id: str, node_id: str) -> None:
+        """Remember which (Ray) node ran one (item, judge) unit of a run."""
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO unit_runs VALUES (?, ?, ?, ?, ?, ?)",
+                            [batch_id, item_id, judge_id, run_id, node_id, _now()])
+
     def judgment_counts(self, batch_id: str) -> dict[str, int]:
         """Attribute judgments stored for a batch, and how many are abstentions."""
         with self._lock:
             row = self.db.execute("SELECT count(*), count(*) - count(score) FROM judgments WHERE batch_id = ?",
                                   [batch_id]).fetchone()
         return {"judgments": int(row[0]), "abstentions": int(row[1])}
+
+    # ------------------------------------------------------------ reading batches back
+
+    def load_batch(self, batch_id: str) -> tuple[Batch, Protocol, CouncilSpec]:
+        """Rebuild a stored batch with its protocol and council (to resume or re-run it)."""
+        with self._lock:
+            row = self.db.execute("SELECT b.name, b.council, p.document FROM batches b JOIN protocols p "
+                                  "USING (protocol_hash) WHERE b.batch_id = ?", [batch_id]).fetchone()
+            if row is None:
+                raise KeyError(batch_id)
+            items = self.db.execute("SELECT item_id, context, meta FROM items WHERE batch_id = ? ORDER BY position",
+                                    [batch_id]).fetchall()
+            cands = self.db.execute("SELECT item_id, candidate_id, text, responder FROM candidates "
+                                    "WHERE batch_id = ? ORDER BY position", [batch_id]).fetchall()
+        by_item: dict[str, list[Candidate]] = {}
+        for item_id, candidate_id, text, responder in cands:
+            by_item.setdefault(item_id, []).append(Candidate(id=candidate_id, text=text, responder=responder))
+        batch = Batch(name=row[0], items=[
+            BatchItem(id=item_id, context=[Turn(**t) for t in json.loads(context)], candidates=by_item[item_id],
+                      meta=json.loads(meta) if meta else {})
+            for item_id, context, meta in items])
+        return batch, Protocol.model_validate(json.loads(row[2])), CouncilSpec.model_validate(json.loads(row[1]))
+
+    def batch_progress(self, batch_id: str) -> dict[str, Any]:
+        """Progress of a batch: (item × judge) units and contexts done; calls made / cached / failed; tokens."""
+        with self._lock:
+            row = self.db.execute("""
+                WITH units AS (SELECT item_id, count(DISTINCT judge_id) AS judges FROM agent_outputs
+                               WHERE batch_id = $1 GROUP BY item_id),
+                     council AS (SELECT json_array_length(council -> '$.judges') AS n FROM batches
+                                 WHERE batch_id = $1)
+                SELECT (SELECT coalesce(sum(judges), 0) FROM units),
+                       (SELECT count(*) FROM units, council WHERE judges = council.n),
+                       count(*) FILTER (WHERE NOT cache_hit), count(*) FILTER (WHERE cache_hit),
+                       count(*) FILTER (WHERE error IS NOT NULL), coalesce(sum(prompt_tokens), 0),
+                       coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0)
+                FROM llm_calls WHERE batch_id = $1""", [batch_id]).fetchone()
+        keys = ("units_done", "contexts_done", "calls_made", "calls_cached", "calls_failed", "prompt_tokens",
+                "completion_tokens", "cost_usd")
+        return dict(zip(keys, row, strict=True))

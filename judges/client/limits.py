@@ -82,15 +82,30 @@ class LocalLimiter:
         self.requests = TokenBucket(requests_per_minute, clock, sleep) if requests_per_minute else None
         self.tokens = TokenBucket(tokens_per_minute, clock, sleep) if tokens_per_minute else None
 
-    @asynccontextmanager
-    async def slot(self, estimated_tokens: int) -> AsyncIterator[None]:
-        """Hold a concurrency slot after the rate buckets allow the call."""
-        async with self._semaphore:
+    async def acquire(self, estimated_tokens: int) -> None:
+        """Wait for a concurrency slot, then for the rate buckets; pair with :meth:`release`."""
+        await self._semaphore.acquire()
+        try:
             if self.requests is not None:
                 await self.requests.take(1)
             if self.tokens is not None:
                 await self.tokens.take(estimated_tokens)
+        except BaseException:
+            self._semaphore.release()
+            raise
+
+    def release(self) -> None:
+        """Give back a concurrency slot."""
+        self._semaphore.release()
+
+    @asynccontextmanager
+    async def slot(self, estimated_tokens: int) -> AsyncIterator[None]:
+        """Hold a concurrency slot after the rate buckets allow the call."""
+        await self.acquire(estimated_tokens)
+        try:
             yield
+        finally:
+            self.release()
 
 
 def local_limiter_factory() -> LimiterFactory:

@@ -1,0 +1,202 @@
+"""The FastAPI application of the service: routes under /v1, bearer-key auth, limits, error bodies.
+
+Routes only authenticate, validate and forward to the core deployment; they compute nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from council.service.config import hash_key
+from council.service.core import NotFound, RequestError
+from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Estimate, ProtocolSummary, error_body
+from judges.errors import ConfigError
+
+__all__ = ["BodyLimit", "make_api", "owner_of"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+class BodyLimit:
+    """ASGI middleware answering 413 when a request body exceeds the limit (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        response = JSONResponse(error_body(f"request body exceeds {self.max_bytes} bytes", field="body"), 413)
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b""}
+
+
+def owner_of(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The owner of the bearer key in the Authorization header; 401 otherwise."""
+    keys: dict[str, str] = request.app.state.api_keys
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise _Unauthorized("missing bearer API key (Authorization: Bearer <key>)")
+    owner = keys.get(hash_key(authorization[7:].strip()))
+    if owner is None:
+        raise _Unauthorized("unknown API key")
+    return owner
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+Owner = Annotated[str, Depends(owner_of)]
+
+
+async def _unauthorized(_: Request, e: _Unauthorized) -> JSONResponse:
+    return JSONResponse(error_body(str(e), field="Authorization"), 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+    problems = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
+                for err in e.errors()[:20]]
+    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    return JSONResponse(error_body(f"{first['field']}: {first['message']}", field=first["field"],
+                                  problems=problems), 422)
+
+
+async def _not_found(_: Request, e: NotFound) -> JSONResponse:
+    return JSONResponse(error_body(str(e).strip("'\"")), 404)
+
+
+async def _bad_request(_: Request, e: RequestError) -> JSONResponse:
+    return JSONResponse(error_body(str(e), field=e.field), e.status)
+
+
+async def _config(_: Request, e: ConfigError) -> JSONResponse:
+    return JSONResponse(error_body(str(e)), 422)
+
+
+async def _internal(_: Request, e: Exception) -> JSONResponse:
+    log.exception("unhandled error")  # the trace goes to the log, never to the client
+    return JSONResponse(error_body("internal error"), 500)
+
+
+def core_of(request: Request) -> Any:
+    """The handle of the core deployment."""
+    return request.app.state.core
+
+
+@router.get("/healthz", tags=["ops"])
+async def healthz(request: Request) -> dict[str, Any]:
+    """Liveness and readiness: the core answers and its store is open."""
+    return await core_of(request).health.remote()
+
+
+@router.post("/v1/batches", status_code=202, response_model=BatchAccepted | Estimate, tags=["batches"],
+          responses={200: {"model": Estimate, "description": "dry run: the estimate, nothing stored"}})
+async def submit_batch(request: Request, body: BatchRequest, owner: Owner,
+                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+    """Validate and queue a batch (202 with its id); `dry_run: true` answers the estimate (200) instead."""
+    if body.dry_run:
+        return JSONResponse((await core_of(request).estimate.remote(owner, body)).model_dump(), 200)
+    return await core_of(request).submit.remote(owner, body, idempotency_key)
+
+
+@router.post("/v1/estimate", response_model=Estimate, tags=["batches"])
+async def estimate(request: Request, body: BatchRequest, owner: Owner) -> Estimate:
+    """Calls and tokens a batch would need (upper bounds), without storing or running it."""
+    return await core_of(request).estimate.remote(owner, body)
+
+
+@router.get("/v1/batches", tags=["batches"])
+async def list_batches(request: Request, owner: Owner) -> list[dict[str, Any]]:
+    """This key's batches, newest first."""
+    return await core_of(request).list_batches.remote(owner)
+
+
+@router.get("/v1/batches/{batch_id}", response_model=BatchStatus, tags=["batches"])
+async def batch_status(request: Request, batch_id: str, owner: Owner) -> BatchStatus:
+    """Status, progress counts (contexts, candidates, calls done / cached / failed), abstentions, tokens, cost."""
+    return await core_of(request).status.remote(owner, batch_id)
+
+
+@router.get("/v1/batches/{batch_id}/results", tags=["batches"],
+         responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/vnd.apache.parquet": {}}}})
+async def batch_results(request: Request, batch_id: str, owner: Owner,
+                        format: Annotated[str, Query(pattern="^(json|csv|parquet)$")] = "json",
+                        traces: bool = False) -> Response:
+    """Raw per-judge, council and calibrated scores as JSON, CSV or Parquet; agent traces with `traces=true`."""
+    media_type, content = await core_of(request).results.remote(owner, batch_id, format, traces)
+    return Response(content, media_type=media_type)
+
+
+@router.post("/v1/batches/{batch_id}/cancel", response_model=BatchStatus, tags=["batches"])
+async def cancel_batch(request: Request, batch_id: str, owner: Owner) -> BatchStatus:
+    """Stop a batch: no further calls; stored judgments stay."""
+    return await core_of(request).cancel.remote(owner, batch_id)
+
+
+@router.get("/v1/protocols", response_model=list[ProtocolSummary], tags=["protocols"])
+async def protocols(request: Request, owner: Owner) -> list[ProtocolSummary]:
+    """Shipped protocols and this key's own."""
+    return await core_of(request).protocols.remote(owner)
+
+
+@router.post("/v1/protocols", response_model=ProtocolSummary, status_code=201, tags=["protocols"])
+async def add_protocol(request: Request, body: dict[str, Any], owner: Owner) -> ProtocolSummary:
+    """Add a custom rubric, validated like the shipped ones (an anchor per scale point, known composites)."""
+    return await core_of(request).add_protocol.remote(owner, body)
+
+
+def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAPI:
+    """The FastAPI app of one ingress replica, bound to the core deployment's handle and the key hashes."""
+    app = FastAPI(
+        title="Affective Council",
+        version="1.0",
+        description="Councils of LLM judges for emotional-support responses: submit batches, read results, import "
+                    "human ratings, measure agreement and bias, fit calibrations. Every /v1 route needs "
+                    "`Authorization: Bearer <key>`; a key sees only its own batches, ratings, reports and "
+                    "calibrations.",
+    )
+    app.state.core = core
+    app.state.api_keys = api_keys
+    app.include_router(router)
+    for exc, handler in ((_Unauthorized, _unauthorized), (RequestValidationError, _invalid), (NotFound, _not_found),
+                         (RequestError, _bad_request), (ConfigError, _config), (Exception, _internal)):
+        app.add_exception_handler(exc, handler)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    return app

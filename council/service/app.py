@@ -1,0 +1,207 @@
+"""The Ray Serve application: ingress → core (single DuckDB writer) ↔ judge workers, plus a shared limiter.
+
+The only module tree that imports Ray. ``build_app(args)`` is the application builder used by both
+``council serve`` and ``serve run deploy/serve.yaml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import ray
+import yaml
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from council.run import LocalExecutor
+from council.service.api import make_api
+from council.service.config import ServiceArgs, load_api_keys
+from council.service.core import CouncilCore
+from council.service.remote import LimiterState, RemoteGuard, RemoteLedger, remote_limiter_factory
+from council.service.schemas import ProtocolSummary
+from council.spec import default_council, parse_council
+from council.store.store import Store
+from judges.client.model import RetryPolicy
+from judges.client.records import CallTags
+from judges.pipeline import ContextJudgment
+from judges.types import Candidate, Context, JudgeSpec
+from protocols import Protocol
+
+__all__ = ["build_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _app_name() -> str:
+    return serve.get_replica_context().app_name
+
+
+@serve.deployment(num_replicas=1, max_ongoing_requests=100_000, ray_actor_options={"num_cpus": 0})
+class Limiter:
+    """Concurrency and rate limits per model, shared by every judge replica."""
+
+    def __init__(self) -> None:
+        self.state = LimiterState()
+
+    async def acquire(self, key: str, max_concurrency: int, rpm: float | None, tpm: float | None,
+                      estimated_tokens: int) -> None:
+        """Wait for a slot."""
+        await self.state.acquire(key, max_concurrency, rpm, tpm, estimated_tokens)
+
+    def release(self, key: str) -> None:
+        """Return a slot."""
+        self.state.release(key)
+
+
+@serve.deployment(max_ongoing_requests=1024)
+class JudgeWorker:
+    """Runs one judge's pipeline on one context; the unit of judge work that scales out."""
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        settings = ServiceArgs.model_validate(args)
+        core = serve.get_deployment_handle("Core", _app_name())
+        limiter = serve.get_deployment_handle("Limiter", _app_name())
+        self.executor = LocalExecutor(RemoteLedger(core), limiter_factory=remote_limiter_factory(limiter),
+                                      guard=RemoteGuard(core), retry=RetryPolicy(multiplier=settings.retry_multiplier))
+        self.node_id = ray.get_runtime_context().get_node_id()
+
+    async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                            protocol: Protocol, tags: CallTags) -> tuple[ContextJudgment, str]:
+        """Judge every candidate of the context; also say which node did it."""
+        judgment = await self.executor.judge_context(judge, context, candidates, protocol, tags)
+        return judgment, self.node_id
+
+
+class ServeExecutor:
+    """JudgeExecutor of the core: sends each (judge, context) unit to the worker deployment."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._handle: DeploymentHandle | None = None
+
+    async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                            protocol: Protocol, tags: CallTags) -> ContextJudgment:
+        """Run the unit on some replica and remember which node ran it."""
+        if self._handle is None:
+            self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
+        judgment, node_id = await self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
+        return judgment
+
+
+def _councils(settings: ServiceArgs) -> dict[str, Any]:
+    councils: dict[str, Any] = {"local": default_council}
+    if settings.councils_file:
+        with open(settings.councils_file, encoding="utf-8") as f:
+            for name, spec in (yaml.safe_load(f) or {}).items():
+                councils[name] = parse_council({"id": name, **spec})
+    return councils
+
+
+@serve.deployment(num_replicas=1, max_ongoing_requests=100_000, ray_actor_options={"num_cpus": 0})
+class Core:
+    """Owns the DuckDB store (the single writer) and runs batches; resumes unfinished ones at start."""
+
+    async def __init__(self, args: dict[str, Any]) -> None:
+        self.settings = ServiceArgs.model_validate(args)
+        self.store = Store(self.settings.db_path)
+        self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
+                                max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
+                                max_items_in_flight=self.settings.max_items_in_flight)
+        if self.settings.start_local_judges:
+            asyncio.get_running_loop().run_in_executor(None, self._start_local_judges)
+        resumed = await self.core.resume_unfinished()
+        if resumed:
+            log.warning("resumed %d unfinished batches: %s", len(resumed), resumed)
+
+    @staticmethod
+    def _start_local_judges() -> None:
+        from judges.local.server import local_up
+
+        try:
+            local_up()
+        except Exception:  # noqa: BLE001 - hosted-model councils still work; local ones will abstain with reasons
+            log.exception("could not start the embedded judges")
+
+    async def health(self) -> dict[str, Any]:
+        """Store reachable and batches counted."""
+        n = self.store.query("SELECT count(*) AS n FROM batches").n[0]
+        return {"status": "ok", "batches": int(n), "db": self.settings.db_path}
+
+    async def submit(self, owner: str, request: Any, idempotency_key: str | None) -> Any:
+        """See :meth:`CouncilCore.submit`."""
+        return await self.core.submit(owner, request, idempotency_key)
+
+    async def estimate(self, owner: str, request: Any) -> Any:
+        """See :meth:`CouncilCore.estimate`."""
+        return self.core.estimate(owner, request)
+
+    async def status(self, owner: str, batch_id: str) -> Any:
+        """See :meth:`CouncilCore.status`."""
+        return self.core.status(owner, batch_id)
+
+    async def list_batches(self, owner: str) -> Any:
+        """See :meth:`CouncilCore.list_batches`."""
+        return self.core.list_batches(owner)
+
+    async def results(self, owner: str, batch_id: str, fmt: str, traces: bool) -> Any:
+        """See :meth:`CouncilCore.results`."""
+        return self.core.results(owner, batch_id, fmt, traces)
+
+    async def cancel(self, owner: str, batch_id: str) -> Any:
+        """See :meth:`CouncilCore.cancel`."""
+        return await self.core.cancel(owner, batch_id)
+
+    async def protocols(self, owner: str) -> list[ProtocolSummary]:
+        """Shipped and own protocols."""
+        return [_summary(p, shipped) for p, shipped in self.core.list_protocols(owner)]
+
+    async def add_protocol(self, owner: str, document: dict[str, Any]) -> ProtocolSummary:
+        """Validate and store a custom protocol."""
+        return _summary(self.core.add_protocol(owner, document), False)
+
+    async def cached_reply(self, cache_key: str) -> Any:
+        """Ledger: cache lookup for a judge replica."""
+        return await self.core.cached_reply(cache_key)
+
+    async def record_call(self, record: Any) -> None:
+        """Ledger: store a call record from a judge replica."""
+        await self.core.record_call(record)
+
+    async def before_call(self, tags: CallTags) -> None:
+        """Guard: refuse paid calls past a batch's budget."""
+        await self.core.before_call(tags)
+
+
+def _summary(p: Protocol, shipped: bool) -> ProtocolSummary:
+    return ProtocolSummary(id=p.id, version=p.version, name=p.name, scale=p.scale.model_dump(),
+                           attributes=p.attribute_ids, composites=p.composites, content_hash=p.content_hash,
+                           shipped=shipped)
+
+
+@serve.deployment(num_replicas=1, max_ongoing_requests=1000, ray_actor_options={"num_cpus": 0})
+@serve.ingress()
+class Ingress:
+    """HTTP entry point: authenticates and forwards to the core (the app is built in the replica)."""
+
+    def __init__(self, core: DeploymentHandle, workers: DeploymentHandle, limiter: DeploymentHandle,
+                 args: dict[str, Any]) -> None:
+        self.settings = ServiceArgs.model_validate(args)
+        self.core = core
+
+    def __serve_build_asgi_app__(self) -> Any:
+        """The FastAPI app bound to this replica's handles and keys."""
+        return make_api(self.core, load_api_keys(self.settings.api_keys_file), self.settings.max_body_bytes)
+
+
+def build_app(args: dict[str, Any]) -> Any:
+    """Application builder: ``serve run council.service.app:build_app db_path=...`` or a Serve config file."""
+    settings = ServiceArgs.model_validate(args)
+    plain = settings.model_dump()
+    worker_options: dict[str, Any] = {"num_cpus": settings.judge_replica_cpus}
+    if settings.worker_resources:
+        worker_options["resources"] = settings.worker_resources
+    workers = JudgeWorker.options(num_replicas=settings.judge_replicas, ray_actor_options=worker_options).bind(plain)
+    return Ingress.bind(Core.bind(plain), workers, Limiter.bind(), plain)

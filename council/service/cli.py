@@ -1,0 +1,103 @@
+"""``council serve`` and ``council keys``: run the Serve application locally or on a Ray cluster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from judges.local.models import council_home
+
+__all__ = ["local_api_key", "register", "serve_forever"]
+
+
+def local_api_key() -> str | None:
+    """The key ``council serve`` generated for the local owner, if any (for the dashboard and examples)."""
+    path = council_home() / "local_api_key"
+    return path.read_text().strip() if path.is_file() else None
+
+
+def _ensure_local_key(keys_file: str | None) -> str | None:
+    """With no keys configured anywhere, create one for owner ``local`` and keep it for local tools."""
+    from council.service.config import add_api_key, load_api_keys
+
+    if load_api_keys(keys_file):
+        return None
+    key = add_api_key("local", keys_file)
+    path = council_home() / "local_api_key"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: str | None,
+                  metrics_port: int | None, ready: threading.Event | None = None) -> None:
+    """Start Ray (or join a cluster), deploy the application, and block until SIGINT/SIGTERM."""
+    import ray
+    from ray import serve
+
+    from council.service.app import build_app
+
+    if address:
+        ray.init(address=address, namespace="council")
+    else:
+        ray.init(include_dashboard=False, namespace="council", _metrics_export_port=metrics_port)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(build_app(settings), name="council", route_prefix="/")
+    print(f"COUNCIL_URL=http://{host}:{port}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if ready is not None:
+        ready.set()
+    stop.wait()
+    serve.shutdown()
+    ray.shutdown()
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from council.service.config import ServiceArgs
+
+    settings = ServiceArgs(
+        db_path=args.db or str(council_home() / "service.duckdb"),
+        api_keys_file=args.api_keys_file or str(council_home() / "api_keys.yaml"),
+        judge_replicas=args.judge_replicas, councils_file=args.councils, start_local_judges=not args.no_local_judges,
+    )
+    key = _ensure_local_key(args.api_keys_file)
+    if key:
+        print(f"created API key for owner 'local' (saved in {council_home() / 'local_api_key'}): {key}", flush=True)
+    Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    serve_forever(settings.model_dump(), host=args.host, port=args.port, address=args.address,
+                  metrics_port=args.metrics_port)
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from council.service.config import add_api_key
+
+    print(add_api_key(args.owner, args.file))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``serve`` and ``keys`` to the ``council`` command."""
+    serve = sub.add_parser("serve", help="run the HTTP service (Ray Serve) on this machine or a Ray cluster")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--db", default=None, help="DuckDB file (default $COUNCIL_HOME/service.duckdb)")
+    serve.add_argument("--api-keys-file", default=None, help="YAML list of {owner, sha256} (see `council keys`)")
+    serve.add_argument("--judge-replicas", type=int, default=2)
+    serve.add_argument("--councils", default=None, help="YAML mapping of council name → council spec")
+    serve.add_argument("--no-local-judges", action="store_true", help="do not start the embedded llama.cpp judges")
+    serve.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting one")
+    serve.add_argument("--metrics-port", type=int, default=8080, help="Prometheus metrics port of the local Ray node")
+    serve.set_defaults(func=_cmd_serve)
+
+    keys = sub.add_parser("keys", help="create an API key (its hash goes to the keys file; the key is shown once)")
+    keys.add_argument("owner")
+    keys.add_argument("--file", default=None, help="keys file (default $COUNCIL_HOME/api_keys.yaml)")
+    keys.set_defaults(func=_cmd_keys)

@@ -1,0 +1,58 @@
+"""Estimating a batch's calls, tokens and cost before it runs (the dry run)."""
+
+from __future__ import annotations
+
+import os
+
+from council.service.schemas import Estimate
+from council.types import Batch, CouncilSpec
+from judges.prompts import load_prompt
+from judges.types import JudgeSpec
+from protocols import Protocol
+
+__all__ = ["estimate_batch"]
+
+_UPSTREAM_OUTPUT_CHARS = 1200  # ToM hypotheses + domain checklist as the scorer reads them
+
+
+def _template_chars(name: str) -> int:
+    template = load_prompt(name)
+    return len(template.system) + len(template.user)
+
+
+def _max_cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float | None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(model=judge.model, prompt_tokens=prompt_tokens,
+                                                              completion_tokens=completion_tokens)
+    except Exception:  # noqa: BLE001 - models outside litellm's price map have no known cost
+        return None
+    return float(prompt_cost + completion_cost)
+
+
+def estimate_batch(batch: Batch, protocol: Protocol, council: CouncilSpec) -> Estimate:
+    """Upper-bound calls and tokens: no repairs counted, no cache hits assumed."""
+    rubric = len(protocol.rubric_text())
+    calls = prompt_chars = completion = 0
+    costs: list[float | None] = []
+    for judge in council.judges:
+        j_calls = j_chars = 0
+        for item in batch.items:
+            context = len(item.as_context().transcript())
+            upstream = int(judge.agents.tom) + int(judge.agents.domain)
+            j_calls += upstream + len(item.candidates) * judge.samples
+            j_chars += judge.agents.tom * (_template_chars("tom.v1") + context)
+            j_chars += judge.agents.domain * (_template_chars("domain.v1") + context + _UPSTREAM_OUTPUT_CHARS)
+            for candidate in item.candidates:
+                j_chars += judge.samples * (_template_chars("scoring.v1") + context + rubric + len(candidate.text)
+                                            + _UPSTREAM_OUTPUT_CHARS * bool(upstream))
+        calls += j_calls
+        prompt_chars += j_chars
+        completion += j_calls * judge.params.max_tokens
+        costs.append(_max_cost(judge, j_chars // 4, j_calls * judge.params.max_tokens))
+    return Estimate(contexts=len(batch.items), candidates=batch.n_candidates, judges=len(council.judges), calls=calls,
+                    calls_per_context=calls / len(batch.items), prompt_tokens=prompt_chars // 4,
+                    max_completion_tokens=completion,
+                    max_cost_usd=None if any(c is None for c in costs) else sum(costs))  # type: ignore[arg-type]
