@@ -126,6 +126,13 @@ async def healthz(request: Request) -> dict[str, Any]:
     return await core_of(request).health.remote()
 
 
+@router.get("/metrics", tags=["ops"], response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: LLM calls (made, cached, failed), tokens, judgments by outcome, and Ray Serve's own."""
+    text = await core_of(request).metrics_text.remote()
+    return Response(text, media_type="text/plain; version=0.0.4")
+
+
 @router.post("/v1/batches", status_code=202, response_model=BatchAccepted | Estimate, tags=["batches"],
           responses={200: {"model": Estimate, "description": "dry run: the estimate, nothing stored"}})
 async def submit_batch(request: Request, body: BatchRequest, owner: Owner,

@@ -19,10 +19,12 @@ from council.run import LocalExecutor
 from council.service.api import make_api
 from council.service.config import ServiceArgs, load_api_keys
 from council.service.core import CouncilCore
+from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import LimiterState, RemoteGuard, RemoteLedger, remote_limiter_factory
 from council.service.schemas import ProtocolSummary
 from council.spec import default_council, parse_council
 from council.store.store import Store
+from judges.client.adapter import _litellm
 from judges.client.model import RetryPolicy
 from judges.client.records import CallTags
 from judges.pipeline import ContextJudgment
@@ -66,6 +68,7 @@ class JudgeWorker:
         self.executor = LocalExecutor(RemoteLedger(core), limiter_factory=remote_limiter_factory(limiter),
                                       guard=RemoteGuard(core), retry=RetryPolicy(multiplier=settings.retry_multiplier))
         self.node_id = ray.get_runtime_context().get_node_id()
+        _litellm()  # import it now (seconds), not inside the first batch
 
     async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
                             protocol: Protocol, tags: CallTags) -> tuple[ContextJudgment, str]:
@@ -107,9 +110,10 @@ class Core:
     async def __init__(self, args: dict[str, Any]) -> None:
         self.settings = ServiceArgs.model_validate(args)
         self.store = Store(self.settings.db_path)
+        self.metrics = CouncilMetrics()
         self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
                                 max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
-                                max_items_in_flight=self.settings.max_items_in_flight)
+                                max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics)
         if self.settings.start_local_judges:
             asyncio.get_running_loop().run_in_executor(None, self._start_local_judges)
         resumed = await self.core.resume_unfinished()
@@ -129,6 +133,10 @@ class Core:
         """Store reachable and batches counted."""
         n = self.store.query("SELECT count(*) AS n FROM batches").n[0]
         return {"status": "ok", "batches": int(n), "db": self.settings.db_path}
+
+    async def metrics_text(self) -> str:
+        """Prometheus text of every node (ours and Ray Serve's)."""
+        return await scrape_cluster()
 
     async def submit(self, owner: str, request: Any, idempotency_key: str | None) -> Any:
         """See :meth:`CouncilCore.submit`."""

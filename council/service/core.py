@@ -17,13 +17,14 @@ from typing import Any
 import pandas as pd
 
 from council.results import candidates, council_scores, judge_scores
-from council.run import JudgeExecutor, prepare_batch, run_batch
+from council.run import JudgeExecutor, run_batch
 from council.service.estimate import estimate_batch
 from council.service.guard import BatchGuard
 from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Budget, Estimate, Progress
 from council.store.store import Store
 from council.types import Batch, CouncilSpec, content_id
 from judges.client.records import CachedReply, CallRecord, CallTags
+from judges.pipeline import ContextJudgment
 from protocols import Protocol, ProtocolError, list_protocols, load_protocol, parse_protocol
 
 __all__ = ["CouncilCore", "NotFound", "RequestError"]
@@ -49,13 +50,15 @@ class CouncilCore:
     """Batches, protocols and the call ledger of the service, over one :class:`Store`."""
 
     def __init__(self, store: Store, executor: JudgeExecutor, councils: dict[str, CouncilSpec | Callable[[], CouncilSpec]],
-                 *, max_items: int = 10_000, max_candidates: int = 32, max_items_in_flight: int = 64) -> None:
+                 *, max_items: int = 10_000, max_candidates: int = 32, max_items_in_flight: int = 64,
+                 metrics: Any = None) -> None:
         self.store = store
         self.executor = executor
         self._councils = councils
         self.max_items = max_items
         self.max_candidates = max_candidates
         self.max_items_in_flight = max_items_in_flight
+        self.metrics = metrics
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._guards: dict[str, BatchGuard] = {}
 
@@ -170,7 +173,8 @@ class CouncilCore:
         self._guards[batch_id] = guard
         try:
             await run_batch(self.store, batch_id, batch, protocol, council, self.executor,
-                            max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason)
+                            max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason,
+                            progress=self._count(protocol))
         except asyncio.CancelledError:
             self.store.set_batch_status(batch_id, "cancelled")
             self.store.db.execute("UPDATE runs SET status = 'cancelled', finished_at = now() "
@@ -180,6 +184,17 @@ class CouncilCore:
             log.exception("batch %s failed", batch_id)
         finally:
             self._guards.pop(batch_id, None)
+
+    def _count(self, protocol: Protocol) -> Callable[[int, int, ContextJudgment], None] | None:
+        if self.metrics is None:
+            return None
+
+        def count(_done: int, _total: int, judgment: ContextJudgment) -> None:
+            for candidate in judgment.candidates:
+                for score in candidate.attribute_scores(protocol):
+                    self.metrics.judgment(judgment.judge_id, score.abstention)
+
+        return count
 
     async def resume_unfinished(self) -> list[str]:
         """Restart every batch a previous process left queued or running (after a crash or restart)."""
@@ -263,6 +278,8 @@ class CouncilCore:
     async def record_call(self, record: CallRecord) -> None:
         """Store a replica's call record and count it against its batch's budget."""
         self.store.record_calls([record])
+        if self.metrics is not None:
+            self.metrics.call(record)
         guard = self._guards.get(record.tags.batch_id or "")
         if guard is not None:
             guard.spend(record)
