@@ -17,7 +17,8 @@ from ray.serve.handle import DeploymentHandle
 
 from council.run import LocalExecutor
 from council.service.api import make_api
-from council.service.config import ServiceArgs, load_api_keys
+from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
+from judges.local.models import council_home
 from council.service.core import CouncilCore
 from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import LimiterState, RemoteGuard, RemoteLedger, remote_limiter_factory
@@ -207,6 +208,10 @@ class Ingress:
 def build_app(args: dict[str, Any]) -> Any:
     """Application builder: ``serve run council.service.app:build_app db_path=...`` or a Serve config file."""
     settings = ServiceArgs.model_validate(args)
+    if settings.bootstrap_local_key:
+        key = ensure_local_key(settings.api_keys_file)
+        if key:
+            print(f"created API key for owner 'local' (saved in {council_home() / 'local_api_key'}): {key}", flush=True)
     plain = settings.model_dump()
     worker_options: dict[str, Any] = {"num_cpus": settings.judge_replica_cpus}
     if settings.worker_resources:

@@ -20,19 +20,6 @@ def local_api_key() -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def _ensure_local_key(keys_file: str | None) -> str | None:
-    """With no keys configured anywhere, create one for owner ``local`` and keep it for local tools."""
-    from council.service.config import add_api_key, load_api_keys
-
-    if load_api_keys(keys_file):
-        return None
-    key = add_api_key("local", keys_file)
-    path = council_home() / "local_api_key"
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
-
-
 def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: str | None,
                   metrics_port: int | None, ready: threading.Event | None = None) -> None:
     """Start Ray (or join a cluster), deploy the application, and block until SIGINT/SIGTERM."""
@@ -65,10 +52,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         db_path=args.db or str(council_home() / "service.duckdb"),
         api_keys_file=args.api_keys_file or str(council_home() / "api_keys.yaml"),
         judge_replicas=args.judge_replicas, councils_file=args.councils, start_local_judges=not args.no_local_judges,
+        bootstrap_local_key=True,
     )
-    key = _ensure_local_key(args.api_keys_file)
-    if key:
-        print(f"created API key for owner 'local' (saved in {council_home() / 'local_api_key'}): {key}", flush=True)
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     serve_forever(settings.model_dump(), host=args.host, port=args.port, address=args.address,

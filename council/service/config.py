@@ -44,6 +44,8 @@ class ServiceArgs(BaseModel):
     retry_multiplier: float = Field(1.0, ge=0, description="First back-off in seconds between LLM call attempts.")
     worker_resources: dict[str, float] = Field(default_factory=dict,
                                                description="Custom Ray resources each judge replica requires.")
+    bootstrap_local_key: bool = Field(False, description="With no keys configured, create one for owner 'local' "
+                                      "and save it to $COUNCIL_HOME/local_api_key (single-machine use).")
 
 
 def hash_key(key: str) -> str:
@@ -82,4 +84,15 @@ def add_api_key(owner: str, path: str | None = None) -> str:
     entries.append(ApiKey(owner=owner, sha256=hash_key(key)).model_dump())
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(yaml.safe_dump(entries))
+    return key
+
+
+def ensure_local_key(keys_file: str | None) -> str | None:
+    """With no keys configured anywhere, create one for owner ``local``, keep it for local tools, return it."""
+    if load_api_keys(keys_file):
+        return None
+    key = add_api_key("local", keys_file)
+    path = council_home() / "local_api_key"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
     return key

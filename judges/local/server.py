@@ -65,11 +65,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _healthy(port: int) -> bool:
+def _served_models(port: int) -> list[str] | None:
+    """Model ids the server on this port answers for, or None when nothing answers."""
     try:
-        return httpx.get(f"http://{_HOST}:{port}/v1/models", timeout=2.0).status_code == 200
+        reply = httpx.get(f"http://{_HOST}:{port}/v1/models", timeout=2.0)
     except httpx.HTTPError:
-        return False
+        return None
+    if reply.status_code != 200:
+        return None
+    try:
+        return [m.get("id", "") for m in reply.json().get("data", [])]
+    except ValueError:
+        return []
+
+
+def _healthy(port: int, alias: str) -> bool:
+    served = _served_models(port)
+    return served is not None and alias in served
 
 
 def _read_pid(alias: str) -> int | None:
@@ -86,7 +98,7 @@ def local_status() -> list[ServerStatus]:
         pid = _read_pid(alias)
         running = pid is not None and _alive(pid)
         port = _port(alias)
-        out.append(ServerStatus(alias, port, pid, running, _healthy(port), str(_state_dir() / f"{alias}.log")))
+        out.append(ServerStatus(alias, port, pid, running, _healthy(port, alias), str(_state_dir() / f"{alias}.log")))
     return out
 
 
@@ -121,16 +133,16 @@ def local_up(aliases: list[str] | None = None, *, threads: int | None = None, ti
     wanted = aliases or list(LOCAL_MODELS)
     cores = os.cpu_count() or 1
     for status in local_status():
-        if status.alias not in wanted or status.running:
+        if status.alias not in wanted or status.running or status.healthy:  # healthy: already served here
             continue
-        if status.healthy:
+        if _served_models(status.port) is not None:
             raise ConfigError(f"port {status.port} already serves something else; set COUNCIL_LOCAL_PORT")
         _start(status.alias, threads or max(1, round(cores * LOCAL_MODELS[status.alias].cpu_share)))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         current = [s for s in local_status() if s.alias in wanted]
         for s in current:
-            if not s.running:
+            if not (s.running or s.healthy):
                 raise ConfigError(f"local server {s.alias} exited; see {s.log}")
         if all(s.healthy for s in current):
             return current
