@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import threading
@@ -52,13 +53,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         db_path=args.db or str(council_home() / "service.duckdb"),
         api_keys_file=args.api_keys_file or str(council_home() / "api_keys.yaml"),
         judge_replicas=args.judge_replicas, councils_file=args.councils, start_local_judges=not args.no_local_judges,
-        bootstrap_local_key=True,
+        bootstrap_local_key=True, **_limits(args),
     )
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     serve_forever(settings.model_dump(), host=args.host, port=args.port, address=args.address,
                   metrics_port=args.metrics_port)
     return 0
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    """Collect the limits and replica resources given on the command line (unset ones keep their defaults)."""
+    given = {"max_body_bytes": args.max_body_bytes, "max_items": args.max_items,
+             "max_candidates": args.max_candidates, "worker_resources": args.judge_replica_resources}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _json_resources(text: str) -> dict[str, float]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not JSON: {e}") from e
+    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+        raise argparse.ArgumentTypeError('expected a JSON object of numbers, e.g. \'{"judge_slot": 1}\'')
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
@@ -80,6 +98,12 @@ def register(sub: Any) -> None:
     serve.add_argument("--no-local-judges", action="store_true", help="do not start the embedded llama.cpp judges")
     serve.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting one")
     serve.add_argument("--metrics-port", type=int, default=8080, help="Prometheus metrics port of the local Ray node")
+    serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (413 above)")
+    serve.add_argument("--max-items", type=int, default=None, help="items per batch (422 above)")
+    serve.add_argument("--max-candidates", type=int, default=None, help="candidates per item (422 above)")
+    serve.add_argument("--judge-replica-resources", type=_json_resources, default=None, metavar="JSON",
+                       help='custom Ray resources each judge replica requires, e.g. \'{"judge_slot": 1}\' '
+                            "(give each node one judge_slot to put one replica per node)")
     serve.set_defaults(func=_cmd_serve)
 
     keys = sub.add_parser("keys", help="create an API key (its hash goes to the keys file; the key is shown once)")
