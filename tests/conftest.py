@@ -6,20 +6,16 @@ the production path (litellm → OpenAI SDK → HTTP), so retries, caching and r
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must never fetch its price map
+import pytest
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
-
-from judges.client.limits import LocalLimiter  # noqa: E402
-from judges.client.model import ModelClient, RetryPolicy  # noqa: E402
-from judges.client.records import CallLedger, MemoryLedger  # noqa: E402
-from judges.testing import FakeOpenAIServer  # noqa: E402
-from judges.types import Candidate, Context, JudgeSpec, Turn  # noqa: E402
+from judges.client.limits import LocalLimiter
+from judges.client.model import ModelClient, RetryPolicy  # imports the adapter, which keeps litellm offline
+from judges.client.records import CallLedger, MemoryLedger
+from judges.testing import FakeOpenAIServer
+from judges.types import Candidate, Context, JudgeSpec, Turn
 
 NO_BACKOFF = RetryPolicy(multiplier=0.0, max_wait=10.0)
 """Exponential back-off of zero; a provider's Retry-After is still honoured (up to max_wait)."""
@@ -30,15 +26,7 @@ def _zero_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Zero the exponential back-off of every ModelClient, including ones built with the default policy."""
     from judges.client import model
 
-    monkeypatch.setattr(model, "wait_exponential", lambda **_: (lambda state: 0.0))
-
-
-@pytest.fixture(scope="session")
-def litellm_module() -> Any:
-    """Import litellm once per session (it takes seconds); tests that call it can depend on this."""
-    import litellm
-
-    return litellm
+    monkeypatch.setattr(model, "wait_exponential", lambda **_: lambda state: 0.0)
 
 
 @pytest.fixture
@@ -78,13 +66,14 @@ def _judge_spec(server: FakeOpenAIServer, **overrides: Any) -> JudgeSpec:
 def _model_client(spec: JudgeSpec, ledger: CallLedger | None = None, **kwargs: Any) -> ModelClient:
     """A model client for the spec with a memory ledger, a local limiter and no back-off."""
     kwargs.setdefault("retry", NO_BACKOFF)
-    return ModelClient(spec, ledger if ledger is not None else MemoryLedger(), LocalLimiter(spec.max_concurrency),
-                       **kwargs)
+    return ModelClient(
+        spec, ledger if ledger is not None else MemoryLedger(), LocalLimiter(spec.max_concurrency), **kwargs
+    )
 
 
 @pytest.fixture
 def judge_spec() -> Callable[..., JudgeSpec]:
-    """``judge_spec(server, **overrides)``: a JudgeSpec on the fake server (json_schema, 2 s timeout, 3 attempts)."""
+    """``judge_spec(server, **overrides)``: a JudgeSpec on the fake server (2 s timeout, 3 attempts)."""
     return _judge_spec
 
 
@@ -97,21 +86,44 @@ def model_client() -> Callable[..., ModelClient]:
 @pytest.fixture
 def seeker_context() -> Context:
     """A single-turn help-seeking context."""
-    return Context(id="ctx-1", turns=[Turn(role="seeker", text=(
-        "I failed my driving test for the third time today and I feel like such an idiot. "
-        "Everyone else in my family passed first time and I keep thinking I will never be able to drive."))])
+    return Context(
+        id="ctx-1",
+        turns=[
+            Turn(
+                role="seeker",
+                text=(
+                    "I failed my driving test for the third time today and I feel like such an idiot. "
+                    "Everyone else in my family passed first time and I keep thinking "
+                    "I will never be able to drive."
+                ),
+            )
+        ],
+    )
 
 
 @pytest.fixture
 def candidates() -> list[Candidate]:
     """Three candidate replies with distinct, quotable texts."""
     return [
-        Candidate(id="c1", responder="model-x", text=(
-            "Failing three times sounds really discouraging, and it makes sense you feel frustrated. "
-            "Many people need several attempts; it says nothing about your intelligence.")),
-        Candidate(id="c2", responder="model-y", text=(
-            "Just practise more and you will pass next time. Book another test soon.")),
-        Candidate(id="c3", responder="human", text=(
-            "That is a hard day. What part of the test went wrong this time, and what would help you "
-            "feel more prepared for the next one?")),
+        Candidate(
+            id="c1",
+            responder="model-x",
+            text=(
+                "Failing three times sounds really discouraging, and it makes sense you feel frustrated. "
+                "Many people need several attempts; it says nothing about your intelligence."
+            ),
+        ),
+        Candidate(
+            id="c2",
+            responder="model-y",
+            text=("Just practise more and you will pass next time. Book another test soon."),
+        ),
+        Candidate(
+            id="c3",
+            responder="human",
+            text=(
+                "That is a hard day. What part of the test went wrong this time, and what would help you "
+                "feel more prepared for the next one?"
+            ),
+        ),
     ]

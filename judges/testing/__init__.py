@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         OUTCOMES,
         FakeOpenAIServer,
         FakeSettings,
+        OutcomeHook,
         Responder,
     )
 
@@ -27,6 +28,7 @@ __all__ = [
     "Choice",
     "FakeOpenAIServer",
     "FakeSettings",
+    "OutcomeHook",
     "RecordedRequest",
     "Responder",
     "find_schema",
@@ -34,7 +36,7 @@ __all__ = [
     "schema_instance",
 ]
 
-_LAZY = {"DEFAULT_FAILURES", "OUTCOMES", "FakeOpenAIServer", "FakeSettings", "Responder"}
+_LAZY = {"DEFAULT_FAILURES", "OUTCOMES", "FakeOpenAIServer", "FakeSettings", "OutcomeHook", "Responder"}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,11 +2,12 @@
 
 It speaks real HTTP on loopback, so calls take the production path (litellm → OpenAI SDK → HTTP) with
 its retries, timeouts, caching and recording. Every request is recorded. Per request it picks an
-outcome: the next one from a scripted queue, else a seeded random failure (``failure_rate`` over
-``failure_kinds``), else ``ok``, which answers valid JSON for the schema the request carries (see
-:func:`judges.testing.instances.schema_instance`; quote fields quote the prompt's
-``<conversation>`` / ``<candidate>`` text). Random draws are seeded by the request body and how often
-that body was seen, so outcomes and answers do not depend on the order concurrent requests arrive in.
+outcome: the one an ``outcome_hook`` forces, else the next one from a scripted queue, else a seeded
+random failure (``failure_rate`` over ``failure_kinds``), else ``ok``, which answers valid JSON for the
+schema the request carries (see :func:`judges.testing.instances.schema_instance`; quote fields quote
+the prompt's ``<conversation>`` / ``<candidate>`` text). Random draws are seeded by the request body
+and how often that body was seen, so outcomes and answers do not depend on the order concurrent
+requests arrive in.
 
 Outcomes: ``ok``; ``fenced`` (valid JSON inside prose and a code fence); ``429`` (with ``Retry-After``);
 ``400``, ``500``, ``503``; ``timeout`` (hang until the client gives up); ``malformed`` (either
@@ -48,7 +49,15 @@ from starlette.routing import Route
 from judges.testing.instances import Choice, schema_instance
 from judges.testing.openai_wire import RecordedRequest, body_key, completion_body, find_schema, quote_sources
 
-__all__ = ["DEFAULT_FAILURES", "OUTCOMES", "FakeOpenAIServer", "FakeSettings", "Responder", "main"]
+__all__ = [
+    "DEFAULT_FAILURES",
+    "OUTCOMES",
+    "FakeOpenAIServer",
+    "FakeSettings",
+    "OutcomeHook",
+    "Responder",
+    "main",
+]
 
 OUTCOMES = (
     "ok",
@@ -67,6 +76,9 @@ DEFAULT_FAILURES = ("429", "500", "503", "timeout", "malformed", "empty")
 
 Responder = Callable[[dict[str, Any]], "dict[str, Any] | str | None | Awaitable[dict[str, Any] | str | None]"]
 """Answers an ``ok`` request from its body: a dict (sent as JSON), a string (sent as is) or None (default)."""
+
+OutcomeHook = Callable[[dict[str, Any], int], "str | None"]
+"""Forces a request's outcome from its body and how often that body arrived before (None: no opinion)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,9 @@ class FakeOpenAIServer:
         choice: ``random`` / ``first`` / ``last`` enum values in answers.
         quote_words: Words per quoted span.
         responder: Optional hook answering ``ok`` requests instead of the schema generator.
+        outcome_hook: Optional ``(body, nth) -> outcome | None`` deciding a request's outcome before the
+            script and the random draw (``nth``: how often this exact body arrived before), e.g. to make one
+            agent's calls for one item always fail.
         host: Interface to bind (loopback by default).
         port: Port to bind; 0 picks a free one.
 
@@ -139,6 +154,7 @@ class FakeOpenAIServer:
         choice: Choice = "random",
         quote_words: int = 6,
         responder: Responder | None = None,
+        outcome_hook: OutcomeHook | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -153,8 +169,9 @@ class FakeOpenAIServer:
             quote_words,
         )
         self.responder = responder
+        self.outcome_hook = outcome_hook
         self.host, self.port = host, port
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: hooks may read the server's state
         self._script: deque[str] = deque()
         self.enqueue(script)
         self._records: list[RecordedRequest] = []
@@ -248,7 +265,13 @@ class FakeOpenAIServer:
         with self._lock:
             settings, nth = self.settings, self._seen[key]
             self._seen[key] += 1
-            if self._script:
+            forced = self.outcome_hook(body, nth) if self.outcome_hook is not None else None
+            if forced is not None and forced not in OUTCOMES:
+                self.errors.append(f"outcome_hook returned unknown outcome {forced!r}; answered 500")
+                forced = "500"
+            if forced is not None:
+                outcome = forced
+            elif self._script:
                 outcome = self._script.popleft()
             else:
                 rng = random.Random(f"{settings.seed}:{key}:{nth}")
@@ -395,6 +418,7 @@ class FakeOpenAIServer:
             lifespan="on",
             loop="asyncio",
             timeout_graceful_shutdown=2,
+            timeout_keep_alive=600,  # never close an idle connection a client is about to reuse mid-test
             backlog=4096,
         )
         self._server = uvicorn.Server(config)

@@ -17,7 +17,10 @@ from judges.client.records import CallTags, MemoryLedger
 from judges.types import JudgeSpec, ModelParams
 
 MODEL = "openai/fake-judge-a"
-MESSAGES = [{"role": "system", "content": "Score the reply."}, {"role": "user", "content": "<candidate>hi</candidate>"}]
+MESSAGES = [
+    {"role": "system", "content": "Score the reply."},
+    {"role": "user", "content": "<candidate>hi</candidate>"},
+]
 PARAMS = ModelParams(temperature=0.0, max_tokens=256, seed=0, top_p=None)
 SCHEMA = {"type": "object", "properties": {"score": {"enum": [1, 2, 3]}}, "required": ["score"]}
 BASE = (MODEL, MESSAGES, PARAMS, SCHEMA, 0)
@@ -25,17 +28,32 @@ BASE = (MODEL, MESSAGES, PARAMS, SCHEMA, 0)
 
 def test_same_inputs_give_the_same_key() -> None:
     key = cache_key(*BASE)
-    assert key == cache_key(MODEL, [dict(m) for m in MESSAGES], ModelParams(**PARAMS.model_dump()),
-                            {"required": ["score"], "properties": {"score": {"enum": [1, 2, 3]}}, "type": "object"},
-                            0)  # equal values, fresh objects, other key order
+    assert key == cache_key(
+        MODEL,
+        [dict(m) for m in MESSAGES],
+        ModelParams(**PARAMS.model_dump()),
+        {"required": ["score"], "properties": {"score": {"enum": [1, 2, 3]}}, "type": "object"},
+        0,
+    )  # equal values, fresh objects, other key order
     assert len(key) == 64 and int(key, 16) >= 0
 
 
 CHANGES: dict[str, tuple[Any, ...]] = {
     "model": ("openai/fake-judge-b", MESSAGES, PARAMS, SCHEMA, 0),
-    "message text": (MODEL, [MESSAGES[0], {"role": "user", "content": "<candidate>hi!</candidate>"}], PARAMS,
-                     SCHEMA, 0),
-    "message role": (MODEL, [{"role": "user", "content": MESSAGES[0]["content"]}, MESSAGES[1]], PARAMS, SCHEMA, 0),
+    "message text": (
+        MODEL,
+        [MESSAGES[0], {"role": "user", "content": "<candidate>hi!</candidate>"}],
+        PARAMS,
+        SCHEMA,
+        0,
+    ),
+    "message role": (
+        MODEL,
+        [{"role": "user", "content": MESSAGES[0]["content"]}, MESSAGES[1]],
+        PARAMS,
+        SCHEMA,
+        0,
+    ),
     "extra message (repair)": (MODEL, [*MESSAGES, {"role": "assistant", "content": "{}"}], PARAMS, SCHEMA, 0),
     "temperature": (MODEL, MESSAGES, PARAMS.model_copy(update={"temperature": 0.7}), SCHEMA, 0),
     "max_tokens": (MODEL, MESSAGES, PARAMS.model_copy(update={"max_tokens": 512}), SCHEMA, 0),
@@ -66,11 +84,21 @@ class _StubProvider:
 
     async def __call__(self, spec: JudgeSpec, messages: list[dict[str, str]], fmt: Any) -> RawReply:
         self.calls.append(spec)
-        return RawReply(text='{"score": 2}', prompt_tokens=10, completion_tokens=3, cost_usd=0.0, finish_reason="stop")
+        return RawReply(
+            text='{"score": 2}', prompt_tokens=10, completion_tokens=3, cost_usd=0.0, finish_reason="stop"
+        )
 
 
-SPEC = JudgeSpec(id="judge-a", model=MODEL, api_base="http://127.0.0.1:1/v1", structured_output="json_schema",
-                 params=PARAMS, timeout_s=30, max_attempts=3, max_concurrency=4)
+SPEC = JudgeSpec(
+    id="judge-a",
+    model=MODEL,
+    api_base="http://127.0.0.1:1/v1",
+    structured_output="json_schema",
+    params=PARAMS,
+    timeout_s=30,
+    max_attempts=3,
+    max_concurrency=4,
+)
 
 SAME_REPLY = {
     "timeout": {"timeout_s": 5.0},
@@ -94,7 +122,9 @@ async def _call_twice(second: JudgeSpec, *, sample: int = 0) -> tuple[_StubProvi
     provider, ledger = _StubProvider(), MemoryLedger()
     tags = CallTags(judge_id="judge-a", agent="scoring")
     for spec, s in ((SPEC, 0), (second, sample)):
-        client = ModelClient(spec, ledger, LocalLimiter(4), retry=RetryPolicy(multiplier=0), complete=provider)
+        client = ModelClient(
+            spec, ledger, LocalLimiter(4), retry=RetryPolicy(multiplier=0), complete=provider
+        )
         await client.call(MESSAGES, schema_name="Score", schema=SCHEMA, tags=tags, sample=s)
     return provider, ledger
 

@@ -20,8 +20,10 @@ from judges.types import Context
 
 TAGS = CallTags(judge_id="judge-a", agent="tom", item_id="ctx-1")
 CONVERSATION = "My exam results came out and I failed two subjects, my parents will be furious with me."
-MESSAGES = [{"role": "system", "content": "You infer the seeker's mind."},
-            {"role": "user", "content": f"<conversation>\n{CONVERSATION}\n</conversation>"}]
+MESSAGES = [
+    {"role": "system", "content": "You infer the seeker's mind."},
+    {"role": "user", "content": f"<conversation>\n{CONVERSATION}\n</conversation>"},
+]
 SCHEMA = ToMReply.model_json_schema()
 
 MakeServer = Callable[..., FakeOpenAIServer]
@@ -31,8 +33,9 @@ async def _call(client: Any) -> Any:
     return await client.call(MESSAGES, schema_name="ToMReply", schema=SCHEMA, tags=TAGS)
 
 
-async def test_429_waits_for_retry_after_then_succeeds(make_fake_server: MakeServer, judge_spec: Any,
-                                                      model_client: Any) -> None:
+async def test_429_waits_for_retry_after_then_succeeds(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(script=["429", "ok"], retry_after=0.4)
     ledger = MemoryLedger()
     reply = await _call(model_client(judge_spec(srv), ledger))
@@ -44,16 +47,18 @@ async def test_429_waits_for_retry_after_then_succeeds(make_fake_server: MakeSer
     assert record.attempts == 2 and record.error is None and record.latency_ms >= 400
 
 
-async def test_429_without_retry_after_does_not_wait(make_fake_server: MakeServer, judge_spec: Any,
-                                                    model_client: Any) -> None:
+async def test_429_without_retry_after_does_not_wait(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(script=["429", "ok"], retry_after=None)
     await _call(model_client(judge_spec(srv)))
     first, second = srv.requests
     assert second.received_at - first.responded_at < 0.4  # type: ignore[operator]  # the wait above was the header's
 
 
-async def test_retry_after_is_capped_by_the_policy(make_fake_server: MakeServer, judge_spec: Any,
-                                                  model_client: Any) -> None:
+async def test_retry_after_is_capped_by_the_policy(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     from judges.client.model import RetryPolicy
 
     srv = make_fake_server(script=["429", "ok"], retry_after=30)
@@ -63,8 +68,9 @@ async def test_retry_after_is_capped_by_the_policy(make_fake_server: MakeServer,
 
 
 @pytest.mark.parametrize("script", [["500", "ok"], ["503", "ok"], ["500", "503", "ok"], ["timeout", "ok"]])
-async def test_transient_failures_are_retried_until_success(make_fake_server: MakeServer, judge_spec: Any,
-                                                            model_client: Any, script: list[str]) -> None:
+async def test_transient_failures_are_retried_until_success(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any, script: list[str]
+) -> None:
     srv = make_fake_server(script=script, hang_s=10)
     ledger = MemoryLedger()
     reply = await _call(model_client(judge_spec(srv, timeout_s=0.5), ledger))
@@ -76,10 +82,13 @@ async def test_transient_failures_are_retried_until_success(make_fake_server: Ma
         assert record.latency_ms >= 500
 
 
-@pytest.mark.parametrize("outcome,kind", [("500", "server_error"), ("503", "server_error"), ("429", "rate_limit"),
-                                          ("timeout", "timeout")])
+@pytest.mark.parametrize(
+    "outcome,kind",
+    [("500", "server_error"), ("503", "server_error"), ("429", "rate_limit"), ("timeout", "timeout")],
+)
 async def test_after_max_attempts_the_failed_call_is_recorded_and_raised(
-        make_fake_server: MakeServer, judge_spec: Any, model_client: Any, outcome: str, kind: str) -> None:
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any, outcome: str, kind: str
+) -> None:
     srv = make_fake_server(script=[outcome] * 3, hang_s=10)
     ledger = MemoryLedger()
     with pytest.raises(ExecutionError) as caught:
@@ -87,10 +96,14 @@ async def test_after_max_attempts_the_failed_call_is_recorded_and_raised(
     assert caught.value.kind == kind and caught.value.__cause__ is not None
     assert srv.count == 3
     [record] = ledger.records
-    assert record.response_text is None and record.error and record.error_kind == kind and record.attempts == 3
+    assert (
+        record.response_text is None and record.error and record.error_kind == kind and record.attempts == 3
+    )
 
 
-async def test_bad_request_is_not_retried(make_fake_server: MakeServer, judge_spec: Any, model_client: Any) -> None:
+async def test_bad_request_is_not_retried(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(script=["400", "ok"])
     ledger = MemoryLedger()
     with pytest.raises(ExecutionError) as caught:
@@ -99,8 +112,9 @@ async def test_bad_request_is_not_retried(make_fake_server: MakeServer, judge_sp
     assert srv.count == 1 and ledger.records[0].attempts == 1
 
 
-async def test_provider_error_becomes_an_abstention_with_its_reason(make_fake_server: MakeServer, judge_spec: Any,
-                                                                    model_client: Any) -> None:
+async def test_provider_error_becomes_an_abstention_with_its_reason(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(script=["500", "503", "500"])
     reply = await generate_structured(model_client(judge_spec(srv)), MESSAGES, ToMReply, tags=TAGS)
     assert reply.value is None and reply.failure == "provider_error"
@@ -111,8 +125,9 @@ async def test_provider_error_becomes_an_abstention_with_its_reason(make_fake_se
     assert outcome.value is None and outcome.abstention == "provider_error" and "rate_limit" in outcome.detail
 
 
-async def test_identical_call_is_served_from_the_cache(make_fake_server: MakeServer, judge_spec: Any,
-                                                      model_client: Any) -> None:
+async def test_identical_call_is_served_from_the_cache(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server()
     ledger = MemoryLedger()
     spec = judge_spec(srv)
@@ -126,7 +141,9 @@ async def test_identical_call_is_served_from_the_cache(make_fake_server: MakeSer
     assert hit.cache_hit and hit.cached_from == made.call_id and hit.attempts == 0 and hit.prompt_tokens == 0
 
 
-async def test_failed_calls_are_not_cached(make_fake_server: MakeServer, judge_spec: Any, model_client: Any) -> None:
+async def test_failed_calls_are_not_cached(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(script=["500", "500", "500"])
     ledger = MemoryLedger()
     client = model_client(judge_spec(srv), ledger)
@@ -137,8 +154,9 @@ async def test_failed_calls_are_not_cached(make_fake_server: MakeServer, judge_s
     assert [r.error_kind for r in ledger.records] == ["server_error", None]
 
 
-async def test_usage_is_recorded_from_the_provider(make_fake_server: MakeServer, judge_spec: Any,
-                                                  model_client: Any) -> None:
+async def test_usage_is_recorded_from_the_provider(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server()
     ledger = MemoryLedger()
     reply = await _call(model_client(judge_spec(srv), ledger))
@@ -148,3 +166,31 @@ async def test_usage_is_recorded_from_the_provider(make_fake_server: MakeServer,
     sent = srv.requests[0].body
     assert sent["messages"] == MESSAGES and sent["temperature"] == 0.0 and sent["seed"] == 0
     assert sent["response_format"]["json_schema"]["schema"] == json.loads(json.dumps(SCHEMA))
+
+
+async def test_retry_policy_backs_off_exponentially(
+    make_fake_server: MakeServer, judge_spec: Any, model_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tenacity
+
+    from judges.client import model
+    from judges.client.model import RetryPolicy
+
+    monkeypatch.setattr(model, "wait_exponential", tenacity.wait_exponential)  # undo the suite-wide zeroing
+    srv = make_fake_server(script=["500", "503", "ok"])
+    await _call(model_client(judge_spec(srv), retry=RetryPolicy(multiplier=0.2, max_wait=10)))
+    a, b, c = srv.requests
+    assert 0.2 <= b.received_at - a.responded_at < 1.5  # type: ignore[operator]
+    assert 0.4 <= c.received_at - b.responded_at < 1.5  # type: ignore[operator]
+
+
+async def test_back_off_is_zeroed_in_tests_even_with_the_default_policy(
+    make_fake_server: MakeServer, judge_spec: Any
+) -> None:
+    from judges.client.limits import LocalLimiter
+    from judges.client.model import ModelClient
+
+    srv = make_fake_server(script=["500", "ok"])
+    await _call(ModelClient(judge_spec(srv), MemoryLedger(), LocalLimiter(1)))  # default RetryPolicy: 1 s
+    a, b = srv.requests
+    assert b.received_at - a.responded_at < 0.9  # type: ignore[operator]

@@ -27,11 +27,15 @@ TOM_SCHEMA = ToMReply.model_json_schema()
 MakeServer = Callable[..., FakeOpenAIServer]
 
 
-def _body(text: str = CONVERSATION, response_format: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def _body(
+    text: str = CONVERSATION, response_format: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": "fake-judge-a",
-        "messages": [{"role": "system", "content": "You are the Theory-of-Mind stage."},
-                     {"role": "user", "content": f"Read this.\n\n<conversation>\n{text}\n</conversation>"}],
+        "messages": [
+            {"role": "system", "content": "You are the Theory-of-Mind stage."},
+            {"role": "user", "content": f"Read this.\n\n<conversation>\n{text}\n</conversation>"},
+        ],
         **extra,
     }
     if response_format is not None:
@@ -60,7 +64,9 @@ def test_models_endpoint_and_base_url(fake_server: FakeOpenAIServer) -> None:
 
 
 @pytest.mark.parametrize("mode", ["json_schema", "llama_cpp"])
-def test_ok_answers_valid_json_for_the_response_format_schema(fake_server: FakeOpenAIServer, mode: str) -> None:
+def test_ok_answers_valid_json_for_the_response_format_schema(
+    fake_server: FakeOpenAIServer, mode: str
+) -> None:
     response = _post(fake_server, _body(response_format=response_format_for(mode, "ToMReply", TOM_SCHEMA)))
     assert response.status_code == 200
     reply = ToMReply.model_validate_json(_content(response))
@@ -71,8 +77,12 @@ def test_ok_answers_valid_json_for_the_response_format_schema(fake_server: FakeO
     assert usage["completion_tokens"] == len(_content(response)) // 4
 
 
-def test_schema_in_the_prompt_is_found_when_there_is_no_response_format(fake_server: FakeOpenAIServer) -> None:
-    hint = "\nAnswer with one JSON object that follows this JSON schema, and nothing else:\n" + json.dumps(TOM_SCHEMA)
+def test_schema_in_the_prompt_is_found_when_there_is_no_response_format(
+    fake_server: FakeOpenAIServer,
+) -> None:
+    hint = "\nAnswer with one JSON object that follows this JSON schema, and nothing else:\n" + json.dumps(
+        TOM_SCHEMA
+    )
     body = _body()
     body["messages"][0]["content"] += hint
     ToMReply.model_validate_json(_content(_post(fake_server, body)))
@@ -156,8 +166,10 @@ def test_answers_are_deterministic_per_body_and_vary_across_bodies(make_fake_ser
     assert first == again
     assert len({json.loads(a)["support_preference"] for a in first}) >= 2
     fixed = make_fake_server(seed=3, choice="first")
-    prefs = {json.loads(_content(_post(fixed, _body(text=f"x {i}", response_format=fmt))))["support_preference"]
-             for i in range(5)}
+    prefs = {
+        json.loads(_content(_post(fixed, _body(text=f"x {i}", response_format=fmt))))["support_preference"]
+        for i in range(5)
+    }
     assert prefs == {"emotional"}
 
 
@@ -173,7 +185,9 @@ def test_responder_hook(make_fake_server: MakeServer) -> None:
     fmt = response_format_for("json_schema", "ToMReply", TOM_SCHEMA)
     assert json.loads(_content(_post(srv, _body()))) == {"answer": 42}
     assert _content(_post(srv, _body())) == "plain text"
-    ToMReply.model_validate_json(_content(_post(srv, _body(response_format=fmt))))  # None: the default generator
+    ToMReply.model_validate_json(
+        _content(_post(srv, _body(response_format=fmt)))
+    )  # None: the default generator
     broken = _post(srv, _body())
     assert broken.status_code == 500 and "out of answers" in broken.text
     assert srv.errors == ["RuntimeError: out of answers"]
@@ -201,7 +215,9 @@ def test_stats_script_config_and_reset_over_http(make_fake_server: MakeServer) -
     assert stats["outcomes"] == {"503": 1, "429": 1, "ok": 1}
     assert stats["statuses"] == {"503": 1, "429": 1, "200": 1}
     assert stats["models"] == {"fake-judge-a": 3}
-    assert _HTTP.post(f"{base}/_config", json={"failure_rate": 1.0, "failure_kinds": ["500"]}).status_code == 200
+    assert (
+        _HTTP.post(f"{base}/_config", json={"failure_rate": 1.0, "failure_kinds": ["500"]}).status_code == 200
+    )
     assert _post(srv, _body(n=9)).status_code == 500
     assert _HTTP.post(f"{base}/_config", json={"no_such_field": 1}).status_code == 400
     assert _HTTP.post(f"{base}/_reset").status_code == 200
@@ -238,8 +254,9 @@ async def test_fixed_latency_overlaps_hundreds_of_requests(make_fake_server: Mak
     assert all(r.responded_at - r.received_at >= 0.3 for r in srv.requests)  # type: ignore[operator]
 
 
-def test_format_hint_schema_is_what_the_fake_finds(fake_server: FakeOpenAIServer, judge_spec: Callable[..., Any],
-                                                   model_client: Callable[..., Any]) -> None:
+def test_format_hint_schema_is_what_the_fake_finds(
+    fake_server: FakeOpenAIServer, judge_spec: Callable[..., Any], model_client: Callable[..., Any]
+) -> None:
     client = model_client(judge_spec(fake_server, structured_output="prompt"))
     body = _body()
     body["messages"][0]["content"] += format_hint(client, ToMReply)
@@ -248,9 +265,23 @@ def test_format_hint_schema_is_what_the_fake_finds(fake_server: FakeOpenAIServer
 
 def test_cli_runs_the_server_as_a_separate_process() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "judges.testing.fake_openai", "--port", "0", "--script", "500,429",
-         "--retry-after", "0.5", "--latency-ms", "10"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "judges.testing.fake_openai",
+            "--port",
+            "0",
+            "--script",
+            "500,429",
+            "--retry-after",
+            "0.5",
+            "--latency-ms",
+            "10",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()  # type: ignore[union-attr]
         assert line.startswith("FAKE_OPENAI_URL=http://127.0.0.1:"), proc.stderr.read() if not line else line  # type: ignore[union-attr]
@@ -263,3 +294,21 @@ def test_cli_runs_the_server_as_a_separate_process() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_outcome_hook_forces_outcomes_before_script_and_draws(make_fake_server: MakeServer) -> None:
+    seen: list[int] = []
+
+    def hook(body: dict[str, Any], nth: int) -> str | None:
+        seen.append(nth)
+        if "doomed" in body["messages"][-1]["content"]:
+            return "503"
+        return "teapot" if "broken" in body["messages"][-1]["content"] else None
+
+    srv = make_fake_server(outcome_hook=hook, script=["429"], failure_rate=0.0)
+    assert [_post(srv, _body(text="doomed")).status_code for _ in range(3)] == [503, 503, 503]
+    assert _post(srv, _body(text="fine")).status_code == 429  # the script still applies when the hook passes
+    assert _post(srv, _body(text="fine")).status_code == 200
+    assert seen == [0, 1, 2, 0, 1]  # nth counts earlier arrivals of the same body
+    assert _post(srv, _body(text="broken")).status_code == 500  # an unknown outcome is reported, answered 500
+    assert srv.errors == ["outcome_hook returned unknown outcome 'teapot'; answered 500"]

@@ -1,4 +1,4 @@
-"""Rate and concurrency limits with an injected clock and sleep: exact waits and ordering, no real sleeping."""
+"""Rate and concurrency limits with an injected clock and sleep: exact waits and order, no real sleeping."""
 
 from __future__ import annotations
 
@@ -178,7 +178,9 @@ async def test_every_attempt_takes_a_slot_sized_by_prompt_and_max_tokens() -> No
             raise error
         return RawReply(text="{}", prompt_tokens=1, completion_tokens=1, cost_usd=0.0, finish_reason="stop")
 
-    spec = JudgeSpec(id="j", model="openai/x", structured_output="json_schema", params=ModelParams(max_tokens=300))
+    spec = JudgeSpec(
+        id="j", model="openai/x", structured_output="json_schema", params=ModelParams(max_tokens=300)
+    )
     limiter = _RecordingLimiter()
     client = ModelClient(spec, MemoryLedger(), limiter, retry=RetryPolicy(multiplier=0), complete=complete)
     messages = [{"role": "system", "content": "x" * 400}, {"role": "user", "content": "y" * 200}]

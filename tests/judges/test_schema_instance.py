@@ -1,4 +1,4 @@
-"""The schema-instance generator behind the fake server: valid for the agents' schemas and for pydantic's forms."""
+"""The schema-instance generator behind the fake server: valid for the agents' and pydantic's schemas."""
 
 from __future__ import annotations
 
@@ -38,16 +38,21 @@ AGENT_MODELS = {
 def test_agent_reply_schemas_get_valid_instances(name: str, choice: str) -> None:
     model = AGENT_MODELS[name]()
     for seed in range(25):
-        value = schema_instance(model.model_json_schema(), rng=random.Random(seed), choice=choice,  # type: ignore[arg-type]
-                                quotes=QUOTES)
+        value = schema_instance(
+            model.model_json_schema(),
+            rng=random.Random(seed),
+            choice=choice,  # type: ignore[arg-type]
+            quotes=QUOTES,
+        )
         model.model_validate(value)  # raises on any violation
 
 
 def test_tom_evidence_and_risk_quotes_are_real_spans_of_the_conversation() -> None:
     quotes = {"evidence": CONVERSATION, "quote": CONVERSATION}
     for seed in range(25):
-        reply = ToMReply.model_validate(schema_instance(ToMReply.model_json_schema(), rng=random.Random(seed),
-                                                        quotes=quotes))
+        reply = ToMReply.model_validate(
+            schema_instance(ToMReply.model_json_schema(), rng=random.Random(seed), quotes=quotes)
+        )
         assert all(quote_occurs(h.evidence, CONVERSATION) for h in reply.hypotheses)
         assert all(quote_occurs(r.quote, CONVERSATION) for r in reply.risk_signals)
         assert all(len(h.evidence.split()) <= 6 for h in reply.hypotheses)

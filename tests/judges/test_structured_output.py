@@ -26,13 +26,21 @@ from protocols import Protocol, load_protocol
 
 TAGS = CallTags(judge_id="judge-a", agent="test")
 CONVERSATION = "I moved to a new city for work and I have not made a single friend in six months."
-MESSAGES = [{"role": "system", "content": "You infer the seeker's mind."},
-            {"role": "user", "content": f"<conversation>\n{CONVERSATION}\n</conversation>"}]
+MESSAGES = [
+    {"role": "system", "content": "You infer the seeker's mind."},
+    {"role": "user", "content": f"<conversation>\n{CONVERSATION}\n</conversation>"},
+]
 
 GOOD_TOM = {
     "surface_request": "wants to make friends",
-    "hypotheses": [{"type": "emotion", "content": "feels lonely", "evidence": "not made a single friend",
-                    "confidence": "high"}],
+    "hypotheses": [
+        {
+            "type": "emotion",
+            "content": "feels lonely",
+            "evidence": "not made a single friend",
+            "confidence": "high",
+        }
+    ],
     "support_preference": "emotional",
     "risk_signals": [],
 }
@@ -56,13 +64,16 @@ def protocol() -> Protocol:
 # ---------------------------------------------------------------- parsing, without a server
 
 
-@pytest.mark.parametrize("text", [
-    "```json\n{\"a\": 1}\n```",
-    "```JSON\n{\"a\": 1}\n```",
-    "```\n{\"a\": 1}\n```",
-    "Sure, here you go: {\"a\": 1} Hope that helps!",
-    "Thinking...\n```json\n{\"a\": 1}\n```\nDone.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '```json\n{"a": 1}\n```',
+        '```JSON\n{"a": 1}\n```',
+        '```\n{"a": 1}\n```',
+        'Sure, here you go: {"a": 1} Hope that helps!',
+        'Thinking...\n```json\n{"a": 1}\n```\nDone.',
+    ],
+)
 def test_extract_json_strips_fences_and_prose(text: str) -> None:
     assert json.loads(extract_json(text)) == {"a": 1}
 
@@ -94,8 +105,9 @@ def test_parse_reply_names_the_offending_fields() -> None:
 # ---------------------------------------------------------------- the repair loop, through the fake server
 
 
-async def test_fenced_reply_with_prose_parses_without_repair(make_fake_server: Callable[..., FakeOpenAIServer],
-                                                             judge_spec: Any, model_client: Any) -> None:
+async def test_fenced_reply_with_prose_parses_without_repair(
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(responder=queued(f"Sure!\n```json\n{json.dumps(GOOD_TOM)}\n```\nAnything else?"))
     reply = await generate_structured(model_client(judge_spec(srv)), MESSAGES, ToMReply, tags=TAGS)
     assert reply.value == ToMReply.model_validate(GOOD_TOM)
@@ -103,7 +115,8 @@ async def test_fenced_reply_with_prose_parses_without_repair(make_fake_server: C
 
 
 async def test_invalid_json_gets_one_repair_prompt_listing_the_problems(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
     first = '{"surface_request": "friends", "hypotheses": [ oops'
     srv = make_fake_server(responder=queued(first, json.dumps(GOOD_TOM)))
     reply = await generate_structured(model_client(judge_spec(srv)), MESSAGES, ToMReply, tags=TAGS)
@@ -118,7 +131,8 @@ async def test_invalid_json_gets_one_repair_prompt_listing_the_problems(
 
 
 async def test_schema_violations_are_listed_by_field_in_the_repair(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
     bad = copy.deepcopy(GOOD_TOM)
     bad["hypotheses"][0]["type"] = "mood"
     srv = make_fake_server(responder=queued(json.dumps(bad), json.dumps(GOOD_TOM)))
@@ -129,8 +143,12 @@ async def test_schema_violations_are_listed_by_field_in_the_repair(
 
 @pytest.mark.parametrize("first,second", [("no json here", "still no json"), ("", "{}")])
 async def test_still_invalid_after_repair_is_an_invalid_output_abstention(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any,
-        first: str, second: str) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer],
+    judge_spec: Any,
+    model_client: Any,
+    first: str,
+    second: str,
+) -> None:
     srv = make_fake_server(responder=queued(first, second))
     reply = await generate_structured(model_client(judge_spec(srv)), MESSAGES, ToMReply, tags=TAGS)
     assert reply.value is None and reply.failure == "invalid_output"
@@ -140,8 +158,11 @@ async def test_still_invalid_after_repair_is_an_invalid_output_abstention(
 
 
 async def test_tom_agent_abstains_with_the_reason_and_no_value(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any,
-        seeker_context: Context) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer],
+    judge_spec: Any,
+    model_client: Any,
+    seeker_context: Context,
+) -> None:
     srv = make_fake_server(responder=queued("I'd rather not.", "Still no."))
     outcome = await tom_agent()(ToMInput(context=seeker_context, tags=TAGS), model_client(judge_spec(srv)))
     assert outcome.value is None and not outcome.ok
@@ -151,19 +172,27 @@ async def test_tom_agent_abstains_with_the_reason_and_no_value(
 
 def _scoring_reply(protocol: Protocol, candidate: Candidate, seed: int = 0) -> dict[str, Any]:
     model = scoring_reply_model(tuple(protocol.attribute_ids), tuple(protocol.scale.points), ())
-    return schema_instance(model.model_json_schema(), rng=random.Random(seed), quotes={"quote": candidate.text})
+    return schema_instance(
+        model.model_json_schema(), rng=random.Random(seed), quotes={"quote": candidate.text}
+    )
 
 
-async def _score(srv: FakeOpenAIServer, spec: Any, client: Any, protocol: Protocol, context: Context,
-                 candidate: Candidate) -> CandidateJudgment:
+async def _score(
+    srv: FakeOpenAIServer, spec: Any, client: Any, protocol: Protocol, context: Context, candidate: Candidate
+) -> CandidateJudgment:
     inp = ScoringInput(context=context, candidate=candidate, protocol=protocol, tags=TAGS)
     outcome = await scoring_agent()(inp, client)
     return CandidateJudgment(candidate_id=candidate.id, sample=0, outcome=outcome)
 
 
 async def test_scoring_agent_failure_abstains_on_every_attribute_with_null_scores(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any,
-        protocol: Protocol, seeker_context: Context, candidates: list[Candidate]) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer],
+    judge_spec: Any,
+    model_client: Any,
+    protocol: Protocol,
+    seeker_context: Context,
+    candidates: list[Candidate],
+) -> None:
     srv = make_fake_server(responder=queued('{"score": 3}', '{"empathy": 5}'))
     judged = await _score(srv, None, model_client(judge_spec(srv)), protocol, seeker_context, candidates[0])
     scores = judged.attribute_scores(protocol)
@@ -172,8 +201,13 @@ async def test_scoring_agent_failure_abstains_on_every_attribute_with_null_score
 
 
 async def test_a_worse_repair_keeps_the_first_reply(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any,
-        protocol: Protocol, seeker_context: Context, candidates: list[Candidate]) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer],
+    judge_spec: Any,
+    model_client: Any,
+    protocol: Protocol,
+    seeker_context: Context,
+    candidates: list[Candidate],
+) -> None:
     candidate = candidates[0]
     first = _scoring_reply(protocol, candidate)
     broken = protocol.attribute_ids[1]
@@ -195,8 +229,13 @@ async def test_a_worse_repair_keeps_the_first_reply(
 
 
 async def test_a_repair_that_fixes_the_quote_scores_every_attribute(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any,
-        protocol: Protocol, seeker_context: Context, candidates: list[Candidate]) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer],
+    judge_spec: Any,
+    model_client: Any,
+    protocol: Protocol,
+    seeker_context: Context,
+    candidates: list[Candidate],
+) -> None:
     candidate = candidates[0]
     fixed = _scoring_reply(protocol, candidate, seed=1)
     first = copy.deepcopy(fixed)
@@ -209,7 +248,8 @@ async def test_a_repair_that_fixes_the_quote_scores_every_attribute(
 
 
 async def test_tom_evidence_that_is_not_in_the_conversation_triggers_a_repair(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
     context = Context(id="c", turns=[{"role": "seeker", "text": CONVERSATION}])  # type: ignore[list-item]
     invented = copy.deepcopy(GOOD_TOM)
     invented["hypotheses"][0]["evidence"] = "I feel nobody likes me"
@@ -221,7 +261,8 @@ async def test_tom_evidence_that_is_not_in_the_conversation_triggers_a_repair(
 
 
 async def test_replies_and_repairs_are_recorded_in_the_ledger(
-        make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any) -> None:
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
     srv = make_fake_server(responder=queued("nope", json.dumps(GOOD_TOM)))
     ledger = MemoryLedger()
     reply = await generate_structured(model_client(judge_spec(srv), ledger), MESSAGES, ToMReply, tags=TAGS)
