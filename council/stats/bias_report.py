@@ -102,6 +102,7 @@ def bias_report(
     judges: Sequence[str] | None = None,
     include_council: bool = True,
     own_responders: bool | Mapping[str, Collection[str]] = True,
+    composites: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AgreementRecord]:
     """Item-level bias diagnostics of every rater against ``reference`` as flat records.
 
@@ -120,6 +121,7 @@ def bias_report(
         include_council: Add the council rater.
         own_responders: True = each rater's family from the family columns (skipped silently when
             they are absent); a mapping rater -> own responders; False = no self-preference.
+        composites: name -> component attributes; default the MentalAlign composites.
 
     Returns:
         Flat :class:`AgreementRecord` list.
@@ -128,7 +130,9 @@ def bias_report(
     df = validate_tidy(df)
     judges = list(judges) if judges is not None else default_judges(df, reference)
     council = "council" if include_council and len(judges) >= 2 else None
-    wide = build_cube(df, council=council, judges=judges, composites=COMPOSITES)
+    wide = build_cube(
+        df, council=council, judges=judges, composites=COMPOSITES if composites is None else composites
+    )
     raters = raters or list(dict.fromkeys(r for _, r in wide.scores if r != reference))
     attributes = attributes or list(dict.fromkeys(a for a, _ in wide.scores))
     has_families = {"rater_family", "responder_family", "responder"} <= set(df.columns)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -30,11 +30,12 @@ def pairwise_records(
     level: Level = "item",
     bootstrap: BootstrapSpec | None = None,
     scale: tuple[int, int] = (1, 5),
+    composites: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AgreementRecord]:
     """Every statistic of the agreement report for every unordered pair of ``raters``.
 
     For a pair (a, b) with a listed before b, ``rater`` is b and ``reference`` is a, so the bias
-    is b − a. Composites are added first.
+    is b − a. Composites (default the MentalAlign ones) are added first.
 
     Raises:
         ValueError: With fewer than two raters.
@@ -42,7 +43,7 @@ def pairwise_records(
     """
     if len(raters) < 2:
         raise ValueError("need at least two raters")
-    df = add_composites(validate_tidy(df), COMPOSITES)
+    df = add_composites(validate_tidy(df), COMPOSITES if composites is None else composites)
     attributes = list(attributes) if attributes is not None else [str(a) for a in pd.unique(df["attribute"])]
     wide = wide_scores(df)
     arrays = wide_arrays(wide)
@@ -82,18 +83,24 @@ def agreement_matrix(
 
 
 def human_ceiling(
-    df: pd.DataFrame, humans: Sequence[str], attributes: Sequence[str] | None = None
+    df: pd.DataFrame,
+    humans: Sequence[str],
+    attributes: Sequence[str] | None = None,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    composites: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AgreementRecord]:
     """Agreement among several human raters: the ceiling a judge can be expected to reach.
 
     Returns the six ICC forms over all humans jointly (k = number of humans, complete cases) with
     rater = reference = 'human_panel', followed by every pairwise record of
     :func:`pairwise_records`. Empty when fewer than two humans are given (e.g. MentalAlign has one
-    expert score set per response, so no ceiling can be estimated from it).
+    expert score set per response, so no ceiling can be estimated from it). ``scale`` and
+    ``composites`` as in :func:`pairwise_records`.
     """
     if len(humans) < 2:
         return []
-    df = add_composites(validate_tidy(df), COMPOSITES)
+    df = add_composites(validate_tidy(df), COMPOSITES if composites is None else composites)
     attributes = list(attributes) if attributes is not None else [str(a) for a in pd.unique(df["attribute"])]
     wide = wide_scores(df)
     out = []
@@ -128,4 +135,4 @@ def human_ceiling(
                     },
                 )
             )
-    return out + pairwise_records(df, humans, attributes)
+    return out + pairwise_records(df, humans, attributes, scale=scale, composites=composites)

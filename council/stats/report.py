@@ -70,6 +70,7 @@ def agreement_report(
     exclude_self_family: bool | Mapping[str, Collection[str]] = False,
     bootstrap: BootstrapSpec | Mapping[str, float] | None = None,
     scale: tuple[int, int] = (1, 5),
+    composites: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AgreementRecord]:
     """Agreement and bias of every rater (and the council) against ``reference``.
 
@@ -102,6 +103,8 @@ def agreement_report(
             systems); the paper removed only each judge's own model (``PAPER_SELF_EXCLUSIONS``).
         bootstrap: A :class:`BootstrapSpec` or a dict with ``n_boot``, ``seed``.
         scale: The integer rating scale.
+        composites: name -> component attributes; default the MentalAlign composites
+            (:data:`~council.stats.frames.COMPOSITES`). Pass a protocol's composites for other rubrics.
 
     Returns:
         Flat :class:`AgreementRecord` list.
@@ -124,7 +127,10 @@ def agreement_report(
     judges = list(judges) if judges is not None else default_judges(df, reference)
     with_council = include_council and len(judges) >= 2 and council_name not in set(df["rater"].unique())
     wide = build_cube(
-        df, council=council_name if with_council else None, judges=judges, composites=COMPOSITES
+        df,
+        council=council_name if with_council else None,
+        judges=judges,
+        composites=COMPOSITES if composites is None else composites,
     )
     if raters is None:
         raters = list(dict.fromkeys(r for _, r in wide.scores if r != reference))

@@ -121,9 +121,88 @@ def _m002_score_views(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m003_ratings_reports_calibrations(db: duckdb.DuckDBPyConnection) -> None:
+    # Every entity carries an owner (the service scopes by API key; the CLI writes "local").
+    db.execute("""
+    -- A named set of rated items without texts (e.g. MentalAlign-70k); its scale and attributes.
+    CREATE TABLE datasets (
+        owner VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR NOT NULL, protocol_id VARCHAR,
+        scale_min DOUBLE NOT NULL, scale_max DOUBLE NOT NULL, attributes JSON NOT NULL, composites JSON NOT NULL,
+        meta JSON NOT NULL, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (owner, name));
+    -- One row per import with its report (kept / out of scale / blank / dropped counts).
+    CREATE TABLE imports (
+        import_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, dataset VARCHAR, batch_id VARCHAR,
+        source VARCHAR NOT NULL, raters JSON NOT NULL, n_ratings BIGINT NOT NULL, report JSON NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL);
+    -- Human and external ratings, keyed to a dataset or to a batch's candidates (target item_id:candidate_id).
+    -- Values are stored as given; hygiene is applied when reading: out_of_scale values become missing and
+    -- targets with an ``excluded`` reason are dropped, unless the analysis is paper-compatible.
+    CREATE TABLE ratings (
+        owner VARCHAR NOT NULL, dataset VARCHAR, batch_id VARCHAR, target VARCHAR NOT NULL, rater VARCHAR NOT NULL,
+        rater_kind VARCHAR NOT NULL, family VARCHAR, attribute VARCHAR NOT NULL, score DOUBLE,
+        out_of_scale BOOLEAN NOT NULL, excluded VARCHAR, context VARCHAR, responder VARCHAR,
+        responder_family VARCHAR, length DOUBLE, sample INTEGER NOT NULL, import_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL,
+        CHECK ((dataset IS NULL) <> (batch_id IS NULL)),
+        CHECK (rater_kind IN ('human', 'judge', 'external')));
+    -- Agreement and bias reports: parameters plus flat records.
+    CREATE TABLE reports (
+        report_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, kind VARCHAR NOT NULL, dataset VARCHAR,
+        batch_id VARCHAR, params JSON NOT NULL, n_records INTEGER NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+    CREATE TABLE report_records (
+        report_id VARCHAR NOT NULL, position INTEGER NOT NULL, rater VARCHAR NOT NULL, reference VARCHAR NOT NULL,
+        attribute VARCHAR NOT NULL, level VARCHAR NOT NULL, statistic VARCHAR NOT NULL, value DOUBLE,
+        ci_low DOUBLE, ci_high DOUBLE, n INTEGER NOT NULL, k INTEGER NOT NULL, ci_method VARCHAR NOT NULL,
+        p_value DOUBLE, extra JSON NOT NULL, PRIMARY KEY (report_id, position));
+    -- Versioned calibrations: version counts up per (owner, name); parameters hold the fitted model.
+    CREATE TABLE calibrations (
+        calibration_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL,
+        method VARCHAR NOT NULL, kind VARCHAR NOT NULL, dataset VARCHAR, batch_id VARCHAR,
+        training JSON NOT NULL, cv JSON, parameters JSON NOT NULL, raters JSON NOT NULL, attributes JSON NOT NULL,
+        scale_min DOUBLE NOT NULL, scale_max DOUBLE NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (owner, name, version));
+    -- The council calibrator's score per candidate and attribute (per-judge maps go to judgments.calibrated_score).
+    CREATE TABLE council_calibrated (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL,
+        attribute_id VARCHAR NOT NULL, calibration_id VARCHAR NOT NULL, score DOUBLE, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id, attribute_id));
+    -- Which calibration a batch's calibrated scores come from, and what applying it did.
+    CREATE TABLE calibration_applications (
+        batch_id VARCHAR PRIMARY KEY, calibration_id VARCHAR NOT NULL, owner VARCHAR NOT NULL, report JSON NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL);
+
+    -- council_scores keeps its columns; calibrated_mean becomes the council calibrator's score where one was
+    -- applied, else the mean of the judges' calibrated scores. council_composites reads the new view by name.
+    ALTER VIEW council_scores RENAME TO council_scores_uncalibrated;
+    CREATE VIEW council_scores AS
+    SELECT r.* REPLACE (coalesce(cc.score, r.calibrated_mean) AS calibrated_mean)
+    FROM council_scores_uncalibrated r
+    LEFT JOIN council_calibrated cc USING (batch_id, item_id, candidate_id, attribute_id);
+    """)
+
+
+def _m004_service(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    CREATE TABLE custom_protocols (
+        owner VARCHAR NOT NULL, protocol_id VARCHAR NOT NULL, protocol_hash VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (owner, protocol_id));
+    CREATE TABLE idempotency_keys (
+        owner VARCHAR NOT NULL, key VARCHAR NOT NULL, request_hash VARCHAR NOT NULL, batch_id VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (owner, key));
+    -- which Ray node ran each (item, judge) unit of a run: shows judge work spreading across nodes
+    CREATE TABLE unit_runs (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, judge_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, judge_id, run_id));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
+    ("003_ratings_reports_calibrations", _m003_ratings_reports_calibrations),
+    ("004_service", _m004_service),
 ]
 
 
