@@ -114,8 +114,8 @@ class CouncilCore:
                                field="items")
         for i, item in enumerate(request.items):
             if len(item.candidates) > self.max_candidates:
-                raise RequestError(f"items[{i}].candidates: {len(item.candidates)} candidates, at most "
-                                   f"{self.max_candidates} per item", field=f"items[{i}].candidates")
+                raise RequestError(f"items.{i}.candidates: {len(item.candidates)} candidates, at most "
+                                   f"{self.max_candidates} per item", field=f"items.{i}.candidates")
 
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:
         """Calls and tokens the batch will need, before anything runs."""
@@ -201,6 +201,9 @@ class CouncilCore:
         ids = list(self.store.query("SELECT batch_id FROM batches WHERE status IN ('queued', 'running', "
                                     "'cancelling') ORDER BY created_at").batch_id)
         for batch_id in ids:
+            with self.store.transaction() as db:  # the process that ran them is gone: say so, do not leave them open
+                db.execute("UPDATE runs SET status = 'interrupted', finished_at = now(), error = 'the service "
+                           "stopped before the run finished' WHERE batch_id = ? AND status = 'running'", [batch_id])
             if self._row(batch_id)["status"] == "cancelling":
                 self.store.set_batch_status(batch_id, "cancelled")
             else:
@@ -294,7 +297,8 @@ class CouncilCore:
 def results_table(store: Store, batch_id: str) -> pd.DataFrame:
     """One tidy table of a batch's results: every judge's and the council's score per candidate × attribute."""
     judges = judge_scores(store, batch_id).rename(columns={"judge_id": "rater"})
-    judges["status"] = judges.abstention.map(lambda a: "ok" if not isinstance(a, str) else "abstained")
+    judges["status"] = ["abstained" if isinstance(a, str) else "ok" if pd.notna(s) else "incomplete"
+                        for a, s in zip(judges.abstention, judges.score, strict=True)]
     council = council_scores(store, batch_id).assign(rater="council", abstention=None)
     columns = ["item_id", "candidate_id", "rater", "attribute", "score", "calibrated_score", "status", "abstention"]
     table = pd.concat([judges[columns], council[columns + ["n_scored", "spread"]]], ignore_index=True)
