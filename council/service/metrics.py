@@ -33,8 +33,9 @@ class CouncilMetrics:
         """Count one recorded call."""
         outcome = "cached" if record.cache_hit else ("failed" if record.error else "made")
         self.calls.inc(1, tags={"judge": record.tags.judge_id, "outcome": outcome})
-        if not record.cache_hit:
-            self.tokens.inc(record.prompt_tokens + record.completion_tokens, tags={"judge": record.tags.judge_id})
+        tokens = record.prompt_tokens + record.completion_tokens
+        if not record.cache_hit and tokens > 0:  # failed calls have no tokens, and Ray counters refuse inc(0)
+            self.tokens.inc(tokens, tags={"judge": record.tags.judge_id})
 
     def judgment(self, judge_id: str, abstention: str | None) -> None:
         """Count one stored attribute judgment."""
