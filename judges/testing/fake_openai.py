@@ -313,9 +313,9 @@ class FakeOpenAIServer:
         self, body: dict[str, Any], outcome: str, settings: FakeSettings, key: str
     ) -> Response:
         if outcome == "timeout":
-            assert self._closing is not None  # set by the lifespan before any request
+            closing = self._closing or asyncio.Event()  # the lifespan sets it before any request
             try:
-                await asyncio.wait_for(self._closing.wait(), settings.hang_s)
+                await asyncio.wait_for(closing.wait(), settings.hang_s)
             except TimeoutError:
                 pass
             return _error(504, "the fake server hung on purpose")

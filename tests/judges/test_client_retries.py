@@ -36,15 +36,15 @@ async def _call(client: Any) -> Any:
 async def test_429_waits_for_retry_after_then_succeeds(
     make_fake_server: MakeServer, judge_spec: Any, model_client: Any
 ) -> None:
-    srv = make_fake_server(script=["429", "ok"], retry_after=0.4)
+    srv = make_fake_server(script=["429", "ok"], retry_after=0.6)
     ledger = MemoryLedger()
     reply = await _call(model_client(judge_spec(srv), ledger))
     ToMReply.model_validate_json(reply.text)
     first, second = srv.requests
     assert (first.status, second.status) == (429, 200)
-    assert second.received_at - first.responded_at >= 0.4  # type: ignore[operator]
+    assert second.received_at - first.responded_at >= 0.6  # type: ignore[operator]
     [record] = ledger.records
-    assert record.attempts == 2 and record.error is None and record.latency_ms >= 400
+    assert record.attempts == 2 and record.error is None and record.latency_ms >= 600
 
 
 async def test_429_without_retry_after_does_not_wait(
@@ -53,7 +53,7 @@ async def test_429_without_retry_after_does_not_wait(
     srv = make_fake_server(script=["429", "ok"], retry_after=None)
     await _call(model_client(judge_spec(srv)))
     first, second = srv.requests
-    assert second.received_at - first.responded_at < 0.4  # type: ignore[operator]  # the wait above was the header's
+    assert second.received_at - first.responded_at < 0.6  # type: ignore[operator]  # the wait above was the header's
 
 
 async def test_retry_after_is_capped_by_the_policy(

@@ -249,7 +249,7 @@ async def test_fixed_latency_overlaps_hundreds_of_requests(make_fake_server: Mak
         elapsed = time.monotonic() - started
     assert statuses == [200] * 300
     assert elapsed >= 0.3
-    assert elapsed < 3.0  # one at a time would take 90 s
+    assert elapsed < 10.0  # one at a time would take 90 s (generous: CI machines are shared)
     assert srv.stats()["max_in_flight"] >= 100
     assert all(r.responded_at - r.received_at >= 0.3 for r in srv.requests)  # type: ignore[operator]
 
