@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     local = sub.add_parser("local", help="manage the embedded llama.cpp judges")
     local.add_argument("action", choices=["up", "down", "status"])
     local.set_defaults(func=_cmd_local)
+
+    from council.service.cli import register as register_service  # imports Ray only when serving
+
+    register_service(sub)
     from council.cli_analysis import register as register_analysis  # ratings, agreement, calibrate ...
     register_analysis(sub)
     return parser

@@ -112,7 +112,7 @@ async def run_batch(
             async def one(judge: JudgeSpec) -> None:
                 nonlocal done
                 judgment = await executor.judge_context(judge, context, list(item.candidates), protocol, tags)
-                store.save_context_judgment(batch_id, run_id, judgment, protocol)
+                await store.write_context_judgment(batch_id, run_id, judgment, protocol)
                 done += 1
                 if progress is not None:
                     progress(done, total, judgment)

@@ -11,7 +11,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -54,6 +55,12 @@ class StructuredReply(Generic[M]):
     """Abstention reason when there is no usable value (``provider_error``, ``invalid_output`` ...)."""
     detail: str = ""
     """Human-readable detail of the failure."""
+
+
+@cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, computed once per class (agents' reply models are cached classes)."""
+    return model.model_json_schema()
 
 
 def extract_json(text: str) -> str:
@@ -112,7 +119,7 @@ async def generate_structured(
     attribute); a reply that never parsed is an ``invalid_output`` failure.
     """
     out: StructuredReply[M] = StructuredReply()
-    schema = model.model_json_schema()
+    schema = _schema(model)
     conversation = list(messages)
     for attempt in range(2):
         try:

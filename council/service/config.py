@@ -61,12 +61,13 @@ def new_api_key() -> str:
 def load_api_keys(path: str | None) -> dict[str, str]:
     """Map of key hash → owner from the keys file and ``$COUNCIL_API_KEYS`` (``owner:key,owner:key``)."""
     keys: dict[str, str] = {}
-    file = Path(path) if path else council_home() / "api_keys.yaml"
+    default = council_home() / "api_keys.yaml"
+    file = Path(path) if path else default
     if file.is_file():
         for entry in yaml.safe_load(file.read_text()) or []:
             key = ApiKey.model_validate(entry)
             keys[key.sha256] = key.owner
-    elif path:
+    elif file != default:
         raise ConfigError(f"api keys file {path} does not exist")
     for pair in filter(None, os.environ.get("COUNCIL_API_KEYS", "").split(",")):
         owner, _, key = pair.partition(":")

@@ -280,7 +280,7 @@ class CouncilCore:
 
     async def record_call(self, record: CallRecord) -> None:
         """Store a replica's call record and count it against its batch's budget."""
-        self.store.record_calls([record])
+        await self.store.record_call(record)
         if self.metrics is not None:
             self.metrics.call(record)
         guard = self._guards.get(record.tags.batch_id or "")

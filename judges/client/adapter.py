@@ -6,6 +6,7 @@ to use its bundled price map so that importing it never touches the network.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,8 @@ def resolve_structured_output(spec: JudgeSpec) -> str:
 
 
 def response_format_for(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``response_format`` parameter for a structured-output mode."""
+    """The ``response_format`` parameter for a structured-output mode (with its own copy of the schema)."""
+    schema = copy.deepcopy(schema)  # providers' transforms must never touch the cached schema
     if mode == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
     if mode == "llama_cpp":
@@ -108,15 +110,13 @@ def _reply(litellm: Any, response: Any) -> RawReply:
     choice = response.choices[0]
     text = choice.message.content or ""
     usage = getattr(response, "usage", None)
-    try:
-        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # noqa: BLE001 - local and unknown models have no price
-        cost = 0.0
+    # litellm priced the call already (None for local and unknown models): no second cost lookup per call
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost") or 0.0
     return RawReply(
         text=text,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost_usd=cost,
+        cost_usd=float(cost),
         finish_reason=getattr(choice, "finish_reason", None),
     )
 
