@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from council.service.config import hash_key
@@ -37,31 +38,36 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._too_large(send)
+            else:  # the server holds the body to its declared length
+                await self.app(scope, receive, send)
             return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        # No declared length (chunked): read the body here, up to the limit, then replay it to the app.
+        # An exception raised from inside the app's receive would reach FastAPI's body parsing (a 400).
+        chunks: list[bytes] = []
+        seen, more = 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
             if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+                await self._too_large(send)
+                return
+            more = message.get("more_body", False)
+        replay: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _TooLarge:
-            await self._too_large(send)
+        async def replay_receive() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replay_receive, send)
 
     async def _too_large(self, send: Send) -> None:
         response = JSONResponse(error_body(f"request body exceeds {self.max_bytes} bytes", field="body"), 413)
         await response({"type": "http"}, _empty_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _empty_receive() -> Message:
@@ -104,6 +110,11 @@ async def _not_found(_: Request, e: NotFound) -> JSONResponse:
 
 async def _bad_request(_: Request, e: RequestError) -> JSONResponse:
     return JSONResponse(error_body(str(e), field=e.field), e.status)
+
+
+async def _http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    """Framework errors (unknown route, wrong method, unreadable body) in the same error body as ours."""
+    return JSONResponse(error_body(str(e.detail)), e.status_code, headers=e.headers)
 
 
 async def _config(_: Request, e: ConfigError) -> JSONResponse:
@@ -205,5 +216,6 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     for exc, handler in ((_Unauthorized, _unauthorized), (RequestValidationError, _invalid), (NotFound, _not_found),
                          (RequestError, _bad_request), (ConfigError, _config), (Exception, _internal)):
         app.add_exception_handler(exc, handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
