@@ -16,7 +16,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from council.service.config import hash_key
 from council.service.core import NotFound, RequestError
-from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Estimate, ProtocolSummary, error_body
+from council.analysis import AnalysisError, NotFoundError
+from council.service.schemas import (
+    AgreementRequest,
+    ApplyCalibration,
+    BatchAccepted,
+    BatchRequest,
+    BatchStatus,
+    CalibrationRequest,
+    Estimate,
+    ProtocolSummary,
+    RatingsUpload,
+    error_body,
+)
 from judges.errors import ConfigError
 
 __all__ = ["BodyLimit", "make_api", "owner_of"]
@@ -112,6 +124,14 @@ async def _bad_request(_: Request, e: RequestError) -> JSONResponse:
     return JSONResponse(error_body(str(e), field=e.field), e.status)
 
 
+async def _analysis_not_found(_: Request, e: NotFoundError) -> JSONResponse:
+    return JSONResponse(error_body(str(e), field=e.field), 404)
+
+
+async def _analysis(_: Request, e: AnalysisError) -> JSONResponse:
+    return JSONResponse(error_body(str(e), field=e.field), 422)
+
+
 async def _http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
     """Framework errors (unknown route, wrong method, unreadable body) in the same error body as ours."""
     return JSONResponse(error_body(str(e.detail)), e.status_code, headers=e.headers)
@@ -200,6 +220,70 @@ async def add_protocol(request: Request, body: dict[str, Any], owner: Owner) -> 
     return await core_of(request).add_protocol.remote(owner, body)
 
 
+async def _analysis_call(request: Request, method: str, owner: str, *args: Any) -> Any:
+    return await core_of(request).analysis_call.remote(method, owner, *args)
+
+
+@router.post("/v1/ratings", status_code=201, tags=["ratings"])
+async def import_ratings(request: Request, body: RatingsUpload, owner: Owner) -> dict[str, Any]:
+    """Import human or external-judge ratings (CSV/JSONL, long or wide) for a dataset or a batch.
+
+    Answers the import report: per rater × attribute, what was kept, out of scale, blank, non-numeric.
+    """
+    return await _analysis_call(request, "import_ratings", owner, body)
+
+
+@router.get("/v1/datasets", tags=["ratings"])
+async def datasets(request: Request, owner: Owner) -> list[dict[str, Any]]:
+    """This key's rating datasets."""
+    return await _analysis_call(request, "datasets", owner)
+
+
+@router.post("/v1/agreement", status_code=201, tags=["agreement"])
+async def agreement(request: Request, body: AgreementRequest, owner: Owner) -> dict[str, Any]:
+    """Compute and store an agreement (or bias) report: flat records naming rater, reference, attribute,
+    level, statistic (e.g. "ICC(A,1)"), value, CI, n, k."""
+    return await _analysis_call(request, "agreement", owner, body)
+
+
+@router.get("/v1/agreement", tags=["agreement"])
+async def reports(request: Request, owner: Owner) -> list[dict[str, Any]]:
+    """This key's stored reports (without records)."""
+    return await _analysis_call(request, "reports", owner)
+
+
+@router.get("/v1/agreement/{report_id}", tags=["agreement"])
+async def report(request: Request, report_id: str, owner: Owner) -> dict[str, Any]:
+    """A stored report with its records."""
+    return await _analysis_call(request, "report", owner, report_id)
+
+
+@router.post("/v1/calibrations", status_code=201, tags=["calibrations"])
+async def calibrate(request: Request, body: CalibrationRequest, owner: Owner) -> dict[str, Any]:
+    """Fit a calibration, cross-validate it (K folds grouped by context) and store it as a versioned record."""
+    return await _analysis_call(request, "calibrate", owner, body)
+
+
+@router.get("/v1/calibrations", tags=["calibrations"])
+async def calibrations(request: Request, owner: Owner) -> list[dict[str, Any]]:
+    """This key's calibrations."""
+    return await _analysis_call(request, "calibrations", owner)
+
+
+@router.get("/v1/calibrations/{calibration_id}", tags=["calibrations"])
+async def calibration(request: Request, calibration_id: str, owner: Owner) -> dict[str, Any]:
+    """A stored calibration: method, training data, CV metrics, parameters."""
+    return await _analysis_call(request, "calibration", owner, calibration_id)
+
+
+@router.post("/v1/calibrations/{calibration_id}/apply", tags=["calibrations"])
+async def apply_calibration(request: Request, calibration_id: str, body: ApplyCalibration,
+                            owner: Owner) -> dict[str, Any]:
+    """Write the calibration's scores beside the raw ones of one of your batches (councils naming a
+    calibration get this automatically for new batches)."""
+    return await _analysis_call(request, "apply", owner, calibration_id, body.batch_id)
+
+
 def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAPI:
     """The FastAPI app of one ingress replica, bound to the core deployment's handle and the key hashes."""
     app = FastAPI(
@@ -214,7 +298,8 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     app.state.api_keys = api_keys
     app.include_router(router)
     for exc, handler in ((_Unauthorized, _unauthorized), (RequestValidationError, _invalid), (NotFound, _not_found),
-                         (RequestError, _bad_request), (ConfigError, _config), (Exception, _internal)):
+                         (NotFoundError, _analysis_not_found), (AnalysisError, _analysis), (RequestError, _bad_request),
+                         (ConfigError, _config), (Exception, _internal)):
         app.add_exception_handler(exc, handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

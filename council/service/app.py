@@ -17,6 +17,7 @@ from ray.serve.handle import DeploymentHandle
 
 from council.run import LocalExecutor
 from council.service.api import make_api
+from council.service.analysis_api import AnalysisService
 from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from judges.local.models import council_home
 from council.service.core import CouncilCore
@@ -112,6 +113,7 @@ class Core:
         self.settings = ServiceArgs.model_validate(args)
         self.store = Store(self.settings.db_path)
         self.metrics = CouncilMetrics()
+        self.analysis = AnalysisService(self.store)
         self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
                                 max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics)
@@ -170,6 +172,10 @@ class Core:
     async def add_protocol(self, owner: str, document: dict[str, Any]) -> ProtocolSummary:
         """Validate and store a custom protocol."""
         return _summary(self.core.add_protocol(owner, document), False)
+
+    async def analysis_call(self, method: str, owner: str, *args: Any) -> Any:
+        """Ratings, reports and calibrations (see :class:`AnalysisService`)."""
+        return await getattr(self.analysis, method)(owner, *args)
 
     async def cached_reply(self, cache_key: str) -> Any:
         """Ledger: cache lookup for a judge replica."""

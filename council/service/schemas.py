@@ -123,3 +123,64 @@ def error_body(message: str, field: str | None = None, **extra: Any) -> dict[str
         body["field"] = field
     body.update(extra)
     return body
+
+
+class RatingsUpload(BaseModel):
+    """Human or external-judge ratings as a CSV or JSONL file's text, for a dataset or a batch."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "batch_id": "b_0123456789abcdef", "format": "csv", "layout": "long",
+        "content": "target,rater,attribute,score\ni1:a,alice,empathy,4\n"}]})
+
+    dataset: str | None = Field(None, max_length=200, description="A named dataset (items without texts) ...")
+    batch_id: str | None = Field(None, max_length=200, description="... or a batch whose candidates were rated.")
+    format: Literal["csv", "jsonl"] = Field(description="Format of `content`.")
+    layout: Literal["long", "wide"] = Field("long", description="One row per rating, or one column per attribute.")
+    content: str = Field(min_length=1, description="The file's text.")
+    columns: dict[str, Any] | None = Field(None, description="Source column names (target, rater, attribute, "
+                                                              "score, context, responder, length, sample).")
+    attributes: dict[str, str] | list[str] | None = Field(None, description="Wide layout: attribute columns.")
+    rater: str | None = Field(None, max_length=200, description="Constant rater when there is no rater column.")
+    kind: Literal["human", "external"] = Field("human", description="Human ratings or another judge's scores.")
+    families: dict[str, str] | None = Field(None, description="rater → model family.")
+    protocol: str | None = Field(None, description="Protocol giving a new dataset its scale and attributes.")
+    description: str = Field("", max_length=2000)
+
+
+class AgreementRequest(BaseModel):
+    """An agreement (or bias) report over a dataset or a batch, against the human reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str | None = Field(None, max_length=200)
+    batch_id: str | None = Field(None, max_length=200)
+    kind: Literal["agreement", "bias"] = "agreement"
+    level: Literal["item", "system", "both"] = "item"
+    reference: str | None = Field(None, max_length=200)
+    exclude_self_family: bool = False
+    paper_compatible: bool = False
+    bootstrap: dict[str, int] | None = Field(None, description='e.g. {"n_boot": 1000, "seed": 0}')
+    pairwise: bool = False
+
+
+class CalibrationRequest(BaseModel):
+    """Fit, cross-validate and store a calibration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str | None = Field(None, max_length=200)
+    batch_id: str | None = Field(None, max_length=200)
+    method: Literal["ridge-mm", "ridge", "mean-mm", "linear", "isotonic"] = "ridge-mm"
+    cv: int = Field(5, ge=2, le=20)
+    seed: int = 0
+    reference: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200)
+    paper_compatible: bool = False
+
+
+class ApplyCalibration(BaseModel):
+    """Apply a stored calibration to one of your batches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str = Field(max_length=200)

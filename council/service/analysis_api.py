@@ -1,0 +1,91 @@
+"""The analysis part of the service core: ratings, agreement/bias reports and calibrations.
+
+Each call runs the store-level function of :mod:`council.analysis` in a worker thread, so statistics
+(seconds on large datasets) never stall the event loop that serves the judge replicas' ledger calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from council.analysis import (
+    apply_calibration_to_batch,
+    fit_and_store_calibration,
+    get_calibration,
+    get_report,
+    import_ratings_file,
+    list_calibrations,
+    list_datasets,
+    list_reports,
+    run_agreement,
+    run_bias,
+)
+from council.ratings import Columns
+from council.service.schemas import AgreementRequest, CalibrationRequest, RatingsUpload
+from council.store.store import Store
+
+__all__ = ["AnalysisService"]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+class AnalysisService:
+    """Analysis endpoints over the core's store, scoped by owner."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def import_ratings(self, owner: str, body: RatingsUpload) -> dict[str, Any]:
+        """Import an uploaded ratings file; returns the import report."""
+        record = await asyncio.to_thread(
+            import_ratings_file, self.store, body.content.encode(), dataset=body.dataset, batch_id=body.batch_id,
+            fmt=body.format, layout=body.layout, columns=Columns(**body.columns) if body.columns else None,
+            attributes=body.attributes, rater=body.rater, kind=body.kind, families=body.families,
+            protocol=body.protocol, description=body.description, owner=owner)
+        return record.model_dump(mode="json")
+
+    async def agreement(self, owner: str, body: AgreementRequest) -> dict[str, Any]:
+        """Compute and store an agreement or bias report; returns its id and flat records."""
+        run = run_agreement if body.kind == "agreement" else run_bias
+        params = body.model_dump(exclude={"kind"})
+        if body.kind == "bias":
+            params = {k: v for k, v in params.items() if k in ("dataset", "batch_id", "reference",
+                                                               "paper_compatible")}
+        result = await asyncio.to_thread(run, self.store, owner=owner, **params)
+        return {"report_id": result.report_id, "kind": body.kind,
+                "records": [_jsonable(r) for r in result.records]}
+
+    async def report(self, owner: str, report_id: str) -> dict[str, Any]:
+        """A stored report with its records."""
+        return (await asyncio.to_thread(get_report, self.store, report_id, owner)).model_dump(mode="json")
+
+    async def reports(self, owner: str) -> list[dict[str, Any]]:
+        """This owner's reports (without records)."""
+        return [r.model_dump(mode="json") for r in await asyncio.to_thread(list_reports, self.store, owner)]
+
+    async def datasets(self, owner: str) -> list[dict[str, Any]]:
+        """This owner's datasets."""
+        return [d.model_dump(mode="json") for d in await asyncio.to_thread(list_datasets, self.store, owner)]
+
+    async def calibrate(self, owner: str, body: CalibrationRequest) -> dict[str, Any]:
+        """Fit, cross-validate and store a calibration; returns its id and the CV table."""
+        fit = await asyncio.to_thread(fit_and_store_calibration, self.store, owner=owner, **body.model_dump())
+        return {"calibration_id": fit.calibration_id, "cv": _jsonable(fit.cv)}
+
+    async def calibration(self, owner: str, calibration_id: str) -> dict[str, Any]:
+        """A stored calibration with its parameters and CV metrics."""
+        found = await asyncio.to_thread(get_calibration, self.store, calibration_id, owner)
+        return found.model_dump(mode="json")
+
+    async def calibrations(self, owner: str) -> list[dict[str, Any]]:
+        """This owner's calibrations."""
+        return [c.model_dump(mode="json") for c in await asyncio.to_thread(list_calibrations, self.store, owner)]
+
+    async def apply(self, owner: str, calibration_id: str, batch_id: str) -> dict[str, Any]:
+        """Write a calibration's scores beside the raw ones of one of this owner's batches."""
+        record = await asyncio.to_thread(apply_calibration_to_batch, self.store, batch_id, calibration_id,
+                                         owner=owner)
+        return record.model_dump(mode="json")
