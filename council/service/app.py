@@ -22,7 +22,7 @@ from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from judges.local.models import council_home
 from council.service.core import CouncilCore
 from council.service.metrics import CouncilMetrics, scrape_cluster
-from council.service.remote import LimiterState, RemoteGuard, RemoteLedger, remote_limiter_factory
+from council.service.remote import LimiterState, RemoteLedger, remote_limiter_factory
 from council.service.schemas import ProtocolSummary
 from council.spec import default_council, parse_council
 from council.store.store import Store
@@ -67,8 +67,9 @@ class JudgeWorker:
         settings = ServiceArgs.model_validate(args)
         core = serve.get_deployment_handle("Core", _app_name())
         limiter = serve.get_deployment_handle("Limiter", _app_name())
+        # no separate guard: the core checks the batch's budget inside the cache lookup (one round trip)
         self.executor = LocalExecutor(RemoteLedger(core), limiter_factory=remote_limiter_factory(limiter),
-                                      guard=RemoteGuard(core), retry=RetryPolicy(multiplier=settings.retry_multiplier))
+                                      retry=RetryPolicy(multiplier=settings.retry_multiplier))
         self.node_id = ray.get_runtime_context().get_node_id()
         _litellm()  # import it now (seconds), not inside the first batch
 
@@ -177,9 +178,9 @@ class Core:
         """Ratings, reports and calibrations (see :class:`AnalysisService`)."""
         return await getattr(self.analysis, method)(owner, *args)
 
-    async def cached_reply(self, cache_key: str) -> Any:
-        """Ledger: cache lookup for a judge replica."""
-        return await self.core.cached_reply(cache_key)
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> Any:
+        """Ledger: cache lookup for a judge replica (and its batch's budget check on a miss)."""
+        return await self.core.cached_reply(cache_key, tags)
 
     async def record_call(self, record: Any) -> None:
         """Ledger: store a call record from a judge replica."""

@@ -274,9 +274,12 @@ class CouncilCore:
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 
-    async def cached_reply(self, cache_key: str) -> CachedReply | None:
-        """Cache lookup on behalf of a judge replica."""
-        return await self.store.cached_reply(cache_key)
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
+        """Cache lookup on behalf of a judge replica; on a miss, the batch's budget guard decides (one round trip)."""
+        cached = await self.store.cached_reply(cache_key)
+        if cached is None and tags is not None:
+            await self.before_call(tags)
+        return cached
 
     async def record_call(self, record: CallRecord) -> None:
         """Store a replica's call record and count it against its batch's budget."""

@@ -1,6 +1,6 @@
 """Judge-replica side of the service: the ledger, guard and limiter live in other deployments.
 
-The call ledger and budget guard are the core deployment (the single DuckDB writer); limits are one
+The call ledger (with the budget guard folded into its cache lookup) is the core deployment (the single DuckDB writer); limits are one
 shared limiter deployment, so a provider's concurrency and rate limits hold across all replicas.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from judges.client.limits import Limiter, LimiterFactory, LocalLimiter
 from judges.client.records import CachedReply, CallRecord, CallTags
 
-__all__ = ["LimiterState", "RemoteGuard", "RemoteLedger", "RemoteLimiter", "remote_limiter_factory"]
+__all__ = ["LimiterState", "RemoteLedger", "RemoteLimiter", "remote_limiter_factory"]
 
 
 class RemoteLedger:
@@ -22,27 +22,13 @@ class RemoteLedger:
     def __init__(self, core: Any) -> None:
         self.core = core
 
-    async def cached_reply(self, cache_key: str) -> CachedReply | None:
-        """Ask the core's store."""
-        return await self.core.cached_reply.remote(cache_key)
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
+        """Ask the core's store; on a miss the core also applies the batch's budget (raises BudgetExceeded)."""
+        return await self.core.cached_reply.remote(cache_key, tags)
 
     async def record_call(self, record: CallRecord) -> None:
         """Have the core store the record (durably, before the reply is used)."""
         await self.core.record_call.remote(record)
-
-
-class RemoteGuard:
-    """CallGuard backed by the core deployment (which tracks spend as it records calls)."""
-
-    def __init__(self, core: Any) -> None:
-        self.core = core
-
-    async def before_call(self, tags: CallTags) -> None:
-        """Raises BudgetExceeded (re-raised from the core) when the batch's budget is spent."""
-        await self.core.before_call.remote(tags)
-
-    async def after_call(self, record: CallRecord) -> None:
-        """Nothing: the core counted the call when it recorded it."""
 
 
 class RemoteLimiter:

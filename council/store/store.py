@@ -23,7 +23,7 @@ import pandas as pd
 
 from council.store.migrations import migrate
 from council.types import Batch, BatchItem, CouncilSpec
-from judges.client.records import CachedReply, CallRecord
+from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Turn
 from protocols import Protocol
@@ -73,6 +73,9 @@ class Store:
         self._wdb: duckdb.DuckDBPyConnection | None = None
         self._pending_calls: list[tuple[CallRecord, asyncio.Future[None]]] = []
         self._drain: asyncio.Task[None] | None = None
+        # this store is the only writer of llm_calls, so the set of cacheable keys can live in memory
+        self._cached_keys: set[str] = {row[0] for row in self.db.execute(
+            "SELECT DISTINCT cache_key FROM llm_calls WHERE response_text IS NOT NULL AND NOT cache_hit").fetchall()}
 
     def close(self) -> None:
         """Close the connections (checkpointing the file)."""
@@ -157,8 +160,10 @@ class Store:
 
     # ------------------------------------------------------------ the call ledger
 
-    async def cached_reply(self, cache_key: str) -> CachedReply | None:
-        """The earliest successful reply stored under this key."""
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
+        """The earliest successful reply stored under this key (a miss costs no query: keys are indexed in memory)."""
+        if cache_key not in self._cached_keys:
+            return None
         with self._lock:
             row = self.db.execute(
                 "SELECT call_id, response_text, prompt_tokens, completion_tokens FROM llm_calls "
@@ -210,6 +215,7 @@ class Store:
             r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.attempts, r.cache_hit,
             r.cached_from, r.error, r.error_kind, r.created_at] for r in records]
         _insert(self._writer_db(), "llm_calls", _CALL_COLUMNS, rows, "IGNORE")
+        self._cached_keys.update(r.cache_key for r in records if r.response_text is not None and not r.cache_hit)
 
     def record_calls(self, records: list[CallRecord]) -> None:
         """Store call records in one statement (synchronously, on the writer thread)."""

@@ -122,7 +122,7 @@ class ModelClient:
         """
         key = cache_key(self.spec.model, messages, self.spec.params, schema, sample)
         request = {"messages": messages, "params": self.spec.params.model_dump(mode="json"), "schema": schema}
-        cached = await self.ledger.cached_reply(key)
+        cached = await self.ledger.cached_reply(key, tags)
         if cached is not None:
             record = CallRecord(
                 call_id=uuid.uuid4().hex, tags=tags, model=self.spec.model, cache_key=key, request=request,

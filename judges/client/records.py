@@ -93,8 +93,12 @@ class CallRecord(BaseModel):
 class CallLedger(Protocol):
     """Persistent cache and call log; implemented by the council's store."""
 
-    async def cached_reply(self, cache_key: str) -> CachedReply | None:
-        """The earliest successful reply stored under this key, if any."""
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
+        """The earliest successful reply stored under this key, if any.
+
+        A ledger that also guards spending (the service's) may raise
+        :class:`judges.errors.BudgetExceeded` on a miss, saving the client a second round trip.
+        """
         ...
 
     async def record_call(self, record: CallRecord) -> None:
@@ -109,7 +113,7 @@ class MemoryLedger:
         self.records: list[CallRecord] = []
         self._lock = asyncio.Lock()
 
-    async def cached_reply(self, cache_key: str) -> CachedReply | None:
+    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
         """The earliest successful reply stored under this key, if any."""
         for r in self.records:
             if r.cache_key == cache_key and r.response_text is not None and not r.cache_hit:
