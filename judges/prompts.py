@@ -15,7 +15,7 @@ from string import Template
 
 from judges.errors import ConfigError
 
-__all__ = ["PromptTemplate", "delimit", "load_prompt"]
+__all__ = ["PromptTemplate", "delimit", "load_prompt", "neutralise"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,11 @@ def load_prompt(name: str) -> PromptTemplate:
     return parse_prompt(name, path.read_text(encoding="utf-8"))
 
 
+def neutralise(tag: str, text: str) -> str:
+    """The text as the judge sees it inside ``<tag>`` markers: markers inside it replaced."""
+    return re.sub(rf"</?\s*{tag}\s*>", "[removed marker]", text, flags=re.I)
+
+
 def delimit(tag: str, text: str) -> str:
     """Wrap untrusted text in ``<tag>`` markers, neutralising any marker inside it."""
-    safe = re.sub(rf"</?\s*{tag}\s*>", "[removed marker]", text, flags=re.I)
-    return f"<{tag}>\n{safe}\n</{tag}>"
+    return f"<{tag}>\n{neutralise(tag, text)}\n</{tag}>"

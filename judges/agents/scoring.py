@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from judges.agents._common import context_block, failed, format_hint
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
-from judges.prompts import PromptTemplate, delimit, load_prompt
+from judges.prompts import PromptTemplate, delimit, load_prompt, neutralise
 from judges.quotes import quote_occurs
 from judges.structured import Problem, generate_structured
 from judges.types import (
@@ -115,13 +115,14 @@ def _verdicts(reply: Any) -> dict[str, str]:
 
 def _check(inp: ScoringInput) -> Callable[[Any], list[Problem]]:
     top = inp.protocol.scale.max
+    texts = (inp.candidate.text, neutralise("candidate", inp.candidate.text))  # as written and as shown
 
     def check(reply: Any) -> list[Problem]:
         problems: list[Problem] = []
         unmet = _must_unmet(inp.domain, _verdicts(reply))
         for aid in inp.protocol.attribute_ids:
             entry = getattr(reply, aid)
-            if entry.quote.strip() and not quote_occurs(entry.quote, inp.candidate.text):
+            if entry.quote.strip() and not any(quote_occurs(entry.quote, t) for t in texts):
                 problems.append(Problem(f"{aid}.quote", f"{entry.quote!r} is not an exact span of the candidate "
                                         "(copy it exactly, or use an empty string)", "quote_not_found"))
             if entry.score == top and aid in unmet:

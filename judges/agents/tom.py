@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from judges.agents._common import context_block, failed, format_hint, succeeded
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
-from judges.prompts import PromptTemplate, load_prompt
+from judges.prompts import PromptTemplate, load_prompt, neutralise
 from judges.quotes import quote_occurs
 from judges.structured import Problem, generate_structured
 from judges.types import Context, Frozen, Hypothesis, Outcome, RiskSignal, ToMResult
@@ -60,19 +60,24 @@ class ToMInput(Frozen):
 ToMAgent = Callable[[ToMInput, ModelClient], Awaitable[Outcome[ToMResult]]]
 
 
-def _check(context: Context) -> Callable[[ToMReply], list[Problem]]:
+def _grounded(quote: str, context: Context) -> bool:
+    """Whether a quote occurs in the conversation as written or as the judge saw it (markers neutralised)."""
     text = context.transcript()
+    return quote_occurs(quote, text) or quote_occurs(quote, neutralise("conversation", text))
+
+
+def _check(context: Context) -> Callable[[ToMReply], list[Problem]]:
 
     def check(reply: ToMReply) -> list[Problem]:
         problems = [
             Problem(f"hypotheses.{i}.evidence", f"{h.evidence!r} is not an exact span of the conversation",
                     "quote_not_found")
-            for i, h in enumerate(reply.hypotheses) if not quote_occurs(h.evidence, text)
+            for i, h in enumerate(reply.hypotheses) if not _grounded(h.evidence, context)
         ]
         problems += [
             Problem(f"risk_signals.{i}.quote", f"{r.quote!r} is not an exact span of the conversation",
                     "quote_not_found")
-            for i, r in enumerate(reply.risk_signals) if not quote_occurs(r.quote, text)
+            for i, r in enumerate(reply.risk_signals) if not _grounded(r.quote, context)
         ]
         return problems
 
@@ -80,8 +85,7 @@ def _check(context: Context) -> Callable[[ToMReply], list[Problem]]:
 
 
 def _process(reply: ToMReply, context: Context) -> ToMResult | None:
-    text = context.transcript()
-    grounded = [h for h in reply.hypotheses if quote_occurs(h.evidence, text)]
+    grounded = [h for h in reply.hypotheses if _grounded(h.evidence, context)]
     if not grounded:
         return None
     return ToMResult(
@@ -93,7 +97,7 @@ def _process(reply: ToMReply, context: Context) -> ToMResult | None:
         ],
         support_preference=reply.support_preference,
         risk_signals=[RiskSignal(kind=r.kind, quote=r.quote) for r in reply.risk_signals
-                      if quote_occurs(r.quote, text)],
+                      if _grounded(r.quote, context)],
         dropped_hypotheses=len(reply.hypotheses) - len(grounded),
     )
 
