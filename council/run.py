@@ -13,6 +13,7 @@ from typing import Protocol as TypingProtocol
 
 from council.store.store import Store
 from council.types import Batch, BatchItem, CouncilSpec, RunSummary, content_id
+from judges.client.gate import CallGate
 from judges.client.limits import LimiterFactory, local_limiter_factory
 from judges.client.model import CallGuard, ModelClient, RetryPolicy
 from judges.client.records import CallLedger, CallTags
@@ -43,10 +44,12 @@ def limiter_key(judge: JudgeSpec) -> str:
 class LocalExecutor:
     """Runs judge pipelines in this process, one :class:`ModelClient` per judge."""
 
-    def __init__(self, ledger: CallLedger, *, limiter_factory: LimiterFactory | None = None,
+    def __init__(self, ledger: CallLedger | None, *, limiter_factory: LimiterFactory | None = None,
                  retry: RetryPolicy = RetryPolicy(), guard: CallGuard | None = None,
-                 pipeline: JudgePipeline | None = None) -> None:
+                 pipeline: JudgePipeline | None = None,
+                 gate_factory: Callable[[JudgeSpec], CallGate] | None = None) -> None:
         self.ledger = ledger
+        self.gate_factory = gate_factory
         self.limiter_factory = limiter_factory or local_limiter_factory()
         self.retry = retry
         self.guard = guard
@@ -57,9 +60,12 @@ class LocalExecutor:
         """The model client for a judge (one per judge spec)."""
         key = judge.model_dump_json()
         if key not in self._clients:
-            limiter = self.limiter_factory(limiter_key(judge), judge.max_concurrency, judge.requests_per_minute,
-                                           judge.tokens_per_minute)
-            self._clients[key] = ModelClient(judge, self.ledger, limiter, retry=self.retry, guard=self.guard)
+            if self.gate_factory is not None:
+                self._clients[key] = ModelClient(judge, None, None, retry=self.retry, gate=self.gate_factory(judge))
+            else:
+                limiter = self.limiter_factory(limiter_key(judge), judge.max_concurrency,
+                                               judge.requests_per_minute, judge.tokens_per_minute)
+                self._clients[key] = ModelClient(judge, self.ledger, limiter, retry=self.retry, guard=self.guard)
         return self._clients[key]
 
     async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],

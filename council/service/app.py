@@ -1,4 +1,4 @@
-"""The Ray Serve application: ingress → core (single DuckDB writer) ↔ judge workers, plus a shared limiter.
+"""The Ray Serve application: ingress → core (single DuckDB writer, shared provider limits) ↔ judge workers.
 
 The only module tree that imports Ray. ``build_app(args)`` is the application builder used by both
 ``council serve`` and ``serve run deploy/serve.yaml``.
@@ -22,7 +22,7 @@ from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from judges.local.models import council_home
 from council.service.core import CouncilCore
 from council.service.metrics import CouncilMetrics, scrape_cluster
-from council.service.remote import LimiterState, RemoteLedger, remote_limiter_factory
+from council.service.remote import RemoteGate
 from council.service.schemas import ProtocolSummary
 from council.spec import default_council, parse_council
 from council.store.store import Store
@@ -38,37 +38,24 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 
+# Internal deployments answer thousands of handle calls per second: a log line per call would cost more
+# CPU than the call itself. Errors still reach the logs.
+QUIET = {"enable_access_log": False, "log_level": "WARNING"}
+
+
 def _app_name() -> str:
     return serve.get_replica_context().app_name
 
 
-@serve.deployment(num_replicas=1, max_ongoing_requests=100_000, ray_actor_options={"num_cpus": 0})
-class Limiter:
-    """Concurrency and rate limits per model, shared by every judge replica."""
-
-    def __init__(self) -> None:
-        self.state = LimiterState()
-
-    async def acquire(self, key: str, max_concurrency: int, rpm: float | None, tpm: float | None,
-                      estimated_tokens: int) -> None:
-        """Wait for a slot."""
-        await self.state.acquire(key, max_concurrency, rpm, tpm, estimated_tokens)
-
-    def release(self, key: str) -> None:
-        """Return a slot."""
-        self.state.release(key)
-
-
-@serve.deployment(max_ongoing_requests=1024)
+@serve.deployment(max_ongoing_requests=1024, logging_config=QUIET)
 class JudgeWorker:
     """Runs one judge's pipeline on one context; the unit of judge work that scales out."""
 
     def __init__(self, args: dict[str, Any]) -> None:
         settings = ServiceArgs.model_validate(args)
         core = serve.get_deployment_handle("Core", _app_name())
-        limiter = serve.get_deployment_handle("Limiter", _app_name())
-        # no separate guard: the core checks the batch's budget inside the cache lookup (one round trip)
-        self.executor = LocalExecutor(RemoteLedger(core), limiter_factory=remote_limiter_factory(limiter),
+        # cache, budget, limits and the call log all live in the core: two round trips per LLM call
+        self.executor = LocalExecutor(None, gate_factory=lambda judge: RemoteGate(core, judge),
                                       retry=RetryPolicy(multiplier=settings.retry_multiplier))
         self.node_id = ray.get_runtime_context().get_node_id()
         _litellm()  # import it now (seconds), not inside the first batch
@@ -106,7 +93,8 @@ def _councils(settings: ServiceArgs) -> dict[str, Any]:
     return councils
 
 
-@serve.deployment(num_replicas=1, max_ongoing_requests=100_000, ray_actor_options={"num_cpus": 0})
+@serve.deployment(num_replicas=1, max_ongoing_requests=100_000, ray_actor_options={"num_cpus": 0},
+                  logging_config=QUIET)
 class Core:
     """Owns the DuckDB store (the single writer) and runs batches; resumes unfinished ones at start."""
 
@@ -178,17 +166,13 @@ class Core:
         """Ratings, reports and calibrations (see :class:`AnalysisService`)."""
         return await getattr(self.analysis, method)(owner, *args)
 
-    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> Any:
-        """Ledger: cache lookup for a judge replica (and its batch's budget check on a miss)."""
-        return await self.core.cached_reply(cache_key, tags)
+    async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
+        """Admit a judge replica's call: cached reply, or budget check + a slot of the shared limits."""
+        return await self.core.enter(cache_key, tags, limits, estimated_tokens)
 
-    async def record_call(self, record: Any) -> None:
-        """Ledger: store a call record from a judge replica."""
-        await self.core.record_call(record)
-
-    async def before_call(self, tags: CallTags) -> None:
-        """Guard: refuse paid calls past a batch's budget."""
-        await self.core.before_call(tags)
+    async def exit(self, record: Any, limiter_key: str | None) -> None:
+        """Finish a judge replica's call: durable record, slot back."""
+        await self.core.exit(record, limiter_key)
 
 
 def _summary(p: Protocol, shipped: bool) -> ProtocolSummary:
@@ -202,8 +186,7 @@ def _summary(p: Protocol, shipped: bool) -> ProtocolSummary:
 class Ingress:
     """HTTP entry point: authenticates and forwards to the core (the app is built in the replica)."""
 
-    def __init__(self, core: DeploymentHandle, workers: DeploymentHandle, limiter: DeploymentHandle,
-                 args: dict[str, Any]) -> None:
+    def __init__(self, core: DeploymentHandle, workers: DeploymentHandle, args: dict[str, Any]) -> None:
         self.settings = ServiceArgs.model_validate(args)
         self.core = core
 
@@ -224,4 +207,4 @@ def build_app(args: dict[str, Any]) -> Any:
     if settings.worker_resources:
         worker_options["resources"] = settings.worker_resources
     workers = JudgeWorker.options(num_replicas=settings.judge_replicas, ray_actor_options=worker_options).bind(plain)
-    return Ingress.bind(Core.bind(plain), workers, Limiter.bind(), plain)
+    return Ingress.bind(Core.bind(plain), workers, plain)

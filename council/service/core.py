@@ -20,6 +20,7 @@ from council.results import candidates, council_scores, judge_scores
 from council.run import JudgeExecutor, run_batch
 from council.service.estimate import estimate_batch
 from council.service.guard import BatchGuard
+from council.service.remote import LimiterState, LimitSpec
 from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Budget, Estimate, Progress
 from council.store.store import Store
 from council.types import Batch, CouncilSpec, content_id
@@ -59,6 +60,7 @@ class CouncilCore:
         self.max_candidates = max_candidates
         self.max_items_in_flight = max_items_in_flight
         self.metrics = metrics
+        self.limits = LimiterState()
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._guards: dict[str, BatchGuard] = {}
 
@@ -274,15 +276,26 @@ class CouncilCore:
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 
-    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
-        """Cache lookup on behalf of a judge replica; on a miss, the batch's budget guard decides (one round trip)."""
+    async def enter(self, cache_key: str, tags: CallTags, limits: LimitSpec,
+                    estimated_tokens: int) -> CachedReply | None:
+        """Admit one call of a judge replica: the cached reply, or (budget allowing) a slot of its limits."""
         cached = await self.store.cached_reply(cache_key)
-        if cached is None and tags is not None:
+        if cached is None:
             await self.before_call(tags)
+            await self.limits.acquire(limits, estimated_tokens)
         return cached
 
+    async def exit(self, record: CallRecord | None, limiter_key: str | None) -> None:
+        """Finish one call of a judge replica: its durable record, then its slot back."""
+        try:
+            if record is not None:
+                await self.record_call(record)
+        finally:
+            if limiter_key is not None:
+                self.limits.release(limiter_key)
+
     async def record_call(self, record: CallRecord) -> None:
-        """Store a replica's call record and count it against its batch's budget."""
+        """Store a call record and count it against its batch's budget."""
         await self.store.record_call(record)
         if self.metrics is not None:
             self.metrics.call(record)

@@ -1,7 +1,9 @@
-"""Judge-replica side of the service: the ledger, guard and limiter live in other deployments.
+"""Judge-replica side of the service: every paid call is admitted and recorded by the core deployment.
 
-The call ledger (with the budget guard folded into its cache lookup) is the core deployment (the single DuckDB writer); limits are one
-shared limiter deployment, so a provider's concurrency and rate limits hold across all replicas.
+The core owns the DuckDB store (cache + call log), each running batch's budget, and the concurrency and
+rate limits of every provider, so limits hold across all replicas. A call costs two round trips to it:
+:meth:`RemoteGate.enter` (cache lookup; on a miss, budget check and a slot) and :meth:`RemoteGate.exit`
+(durable record; the slot back).
 """
 
 from __future__ import annotations
@@ -10,62 +12,55 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from judges.client.limits import Limiter, LimiterFactory, LocalLimiter
+from judges.client.limits import LocalLimiter
 from judges.client.records import CachedReply, CallRecord, CallTags
+from judges.types import JudgeSpec
 
-__all__ = ["LimiterState", "RemoteLedger", "RemoteLimiter", "remote_limiter_factory"]
+__all__ = ["LimiterState", "LimitSpec", "RemoteGate"]
+
+LimitSpec = tuple[str, int, "float | None", "float | None"]
+"""(limiter key, max concurrency, requests per minute, tokens per minute) of one judge's model."""
 
 
-class RemoteLedger:
-    """CallLedger backed by the core deployment."""
+def limit_spec(judge: JudgeSpec) -> LimitSpec:
+    """The limits a judge's calls are metered against; judges on one model and endpoint share them."""
+    return (f"{judge.model}@{judge.api_base or 'default'}", judge.max_concurrency, judge.requests_per_minute,
+            judge.tokens_per_minute)
 
-    def __init__(self, core: Any) -> None:
+
+class RemoteGate:
+    """CallGate of a judge replica, backed by the core deployment's handle."""
+
+    def __init__(self, core: Any, judge: JudgeSpec) -> None:
         self.core = core
+        self.limits = limit_spec(judge)
+        self._holding = False
 
-    async def cached_reply(self, cache_key: str, tags: CallTags | None = None) -> CachedReply | None:
-        """Ask the core's store; on a miss the core also applies the batch's budget (raises BudgetExceeded)."""
-        return await self.core.cached_reply.remote(cache_key, tags)
-
-    async def record_call(self, record: CallRecord) -> None:
-        """Have the core store the record (durably, before the reply is used)."""
-        await self.core.record_call.remote(record)
-
-
-class RemoteLimiter:
-    """A Limiter whose slots come from the shared limiter deployment."""
-
-    def __init__(self, handle: Any, key: str, max_concurrency: int, rpm: float | None, tpm: float | None) -> None:
-        self.handle = handle
-        self.args = (key, max_concurrency, rpm, tpm)
+    async def enter(self, cache_key: str, tags: CallTags, estimated_tokens: int) -> CachedReply | None:
+        """Cached reply, or a slot of the shared limits after the batch's budget allowed the call."""
+        cached = await self.core.enter.remote(cache_key, tags, self.limits, estimated_tokens)
+        self._holding = cached is None
+        return cached
 
     @asynccontextmanager
-    async def slot(self, estimated_tokens: int) -> AsyncIterator[None]:
-        """Hold a slot of the shared limiter for the duration of one call."""
-        await self.handle.acquire.remote(*self.args, estimated_tokens)
-        try:
-            yield
-        finally:
-            await self.handle.release.remote(self.args[0])
+    async def attempt(self, estimated_tokens: int) -> AsyncIterator[None]:
+        """Nothing per attempt: the slot taken by :meth:`enter` covers every attempt of the call."""
+        yield
 
-
-def remote_limiter_factory(handle: Any) -> LimiterFactory:
-    """Limiter factory for judge replicas: every model key maps to the shared limiter deployment."""
-
-    def make(key: str, max_concurrency: int, rpm: float | None, tpm: float | None) -> Limiter:
-        return RemoteLimiter(handle, key, max_concurrency, rpm, tpm)
-
-    return make
+    async def exit(self, record: CallRecord | None) -> None:
+        """Record the call durably and give the slot back (both in one round trip)."""
+        await self.core.exit.remote(record, self.limits[0] if self._holding else None)
 
 
 class LimiterState:
-    """The shared limiter's state: one LocalLimiter per model key (held by one deployment replica)."""
+    """Concurrency and rate limits per model key, held by the core for every replica."""
 
     def __init__(self) -> None:
         self.limiters: dict[str, LocalLimiter] = {}
 
-    async def acquire(self, key: str, max_concurrency: int, rpm: float | None, tpm: float | None,
-                      estimated_tokens: int) -> None:
-        """Wait for a slot of ``key``'s limiter."""
+    async def acquire(self, limits: LimitSpec, estimated_tokens: int) -> None:
+        """Wait for a slot of this model's limits."""
+        key, max_concurrency, rpm, tpm = limits
         if key not in self.limiters:
             self.limiters[key] = LocalLimiter(max_concurrency, rpm, tpm)
         await self.limiters[key].acquire(estimated_tokens)

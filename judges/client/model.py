@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
 from judges.client import adapter
+from judges.client.gate import CallGate, LocalGate
 from judges.client.limits import Limiter
 from judges.client.records import CallLedger, CallRecord, CallTags
 from judges.errors import ExecutionError
@@ -86,18 +87,24 @@ class ModelClient:
     def __init__(
         self,
         spec: JudgeSpec,
-        ledger: CallLedger,
-        limiter: Limiter,
+        ledger: CallLedger | None,
+        limiter: Limiter | None,
         *,
         retry: RetryPolicy = RetryPolicy(),
         guard: CallGuard | None = None,
         complete: Complete = adapter.complete,
+        gate: CallGate | None = None,
     ) -> None:
         self.spec = spec
         self.ledger = ledger
         self.limiter = limiter
         self.retry = retry
         self.guard = guard
+        if gate is None:
+            if ledger is None or limiter is None:
+                raise ValueError("ModelClient needs a ledger and a limiter, or a gate that replaces them")
+            gate = LocalGate(ledger, limiter, guard)
+        self.gate: CallGate = gate
         self.structured_output = adapter.resolve_structured_output(spec)
         self._complete = complete
 
@@ -122,27 +129,36 @@ class ModelClient:
         """
         key = cache_key(self.spec.model, messages, self.spec.params, schema, sample)
         request = {"messages": messages, "params": self.spec.params.model_dump(mode="json"), "schema": schema}
-        cached = await self.ledger.cached_reply(key, tags)
+        estimate = _estimate_tokens(messages, self.spec.params.max_tokens)
+        cached = await self.gate.enter(key, tags, estimate)
         if cached is not None:
             record = CallRecord(
                 call_id=uuid.uuid4().hex, tags=tags, model=self.spec.model, cache_key=key, request=request,
                 response_text=cached.text, cache_hit=True, cached_from=cached.call_id, attempts=0,
             )
-            await self.ledger.record_call(record)
+            await self.gate.exit(record)
             return ModelCall(record.call_id, cached.text, True, 0, 0, 0.0)
-        if self.guard is not None:
-            await self.guard.before_call(tags)
-        return await self._call_provider(messages, self.response_format(schema_name, schema or {}) if schema
-                                         else None, key, request, tags)
+        response_format = self.response_format(schema_name, schema) if schema else None
+        record: CallRecord | None = None
+        try:
+            record, error = await self._call_provider(messages, response_format, estimate, key, request, tags)
+        finally:
+            await self.gate.exit(record)  # None when abandoned: the gate still gives back what it took
+        if error is not None:
+            raise error
+        return ModelCall(record.call_id, record.response_text or "", False, record.prompt_tokens,
+                         record.completion_tokens, record.cost_usd)
 
     async def _call_provider(
         self,
         messages: list[dict[str, str]],
         response_format: dict[str, Any] | None,
+        estimate: int,
         key: str,
         request: dict[str, Any],
         tags: CallTags,
-    ) -> ModelCall:
+    ) -> tuple[CallRecord, ExecutionError | None]:
+        """Attempts under the retry policy; the record of the success, or of the final failure and its error."""
         started = time.perf_counter()
         attempts = 0
         base = dict(call_id=uuid.uuid4().hex, tags=tags, model=self.spec.model, cache_key=key, request=request)
@@ -150,28 +166,16 @@ class ModelClient:
             async for attempt in self._retrying():
                 with attempt:
                     attempts += 1
-                    async with self.limiter.slot(_estimate_tokens(messages, self.spec.params.max_tokens)):
+                    async with self.gate.attempt(estimate):
                         reply = await self._complete(self.spec, messages, response_format)
         except ExecutionError as e:
-            record = CallRecord(
-                **base, response_text=None, attempts=attempts, error=str(e), error_kind=e.kind,
-                latency_ms=(time.perf_counter() - started) * 1000,
-            )
-            await self._finish(record)
-            raise
-        record = CallRecord(
+            return CallRecord(**base, response_text=None, attempts=attempts, error=str(e), error_kind=e.kind,
+                              latency_ms=(time.perf_counter() - started) * 1000), e
+        return CallRecord(
             **base, response_text=reply.text, prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens, cost_usd=reply.cost_usd, attempts=attempts,
             latency_ms=(time.perf_counter() - started) * 1000,
-        )
-        await self._finish(record)
-        return ModelCall(record.call_id, reply.text, False, reply.prompt_tokens, reply.completion_tokens,
-                         reply.cost_usd)
-
-    async def _finish(self, record: CallRecord) -> None:
-        await self.ledger.record_call(record)
-        if self.guard is not None:
-            await self.guard.after_call(record)
+        ), None
 
     def _retrying(self) -> AsyncRetrying:
         exponential = wait_exponential(multiplier=self.retry.multiplier, max=self.retry.max_wait)
