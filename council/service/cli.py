@@ -106,7 +106,9 @@ def register(sub: Any) -> None:
                             "(give each node one judge_slot to put one replica per node)")
     serve.set_defaults(func=_cmd_serve)
 
-    keys = sub.add_parser("keys", help="create an API key (its hash goes to the keys file; the key is shown once)")
-    keys.add_argument("owner")
-    keys.add_argument("--file", default=None, help="keys file (default $COUNCIL_HOME/api_keys.yaml)")
-    keys.set_defaults(func=_cmd_keys)
+    keys = sub.add_parser("keys", help="manage the service's API keys")
+    key_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_sub.add_parser("create", help="create a key: its hash goes to the keys file, the key is shown once")
+    create.add_argument("owner")
+    create.add_argument("--file", default=None, help="keys file (default $COUNCIL_HOME/api_keys.yaml)")
+    create.set_defaults(func=_cmd_keys)
