@@ -297,6 +297,8 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     app.state.core = core
     app.state.api_keys = api_keys
     app.include_router(router)
+    from council.service.views_api import router as views_router  # the dashboard's views (imports this module)
+    app.include_router(views_router)
     for exc, handler in ((_Unauthorized, _unauthorized), (RequestValidationError, _invalid), (NotFound, _not_found),
                          (NotFoundError, _analysis_not_found), (AnalysisError, _analysis), (RequestError, _bad_request),
                          (ConfigError, _config), (Exception, _internal)):

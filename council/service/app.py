@@ -18,6 +18,7 @@ from ray.serve.handle import DeploymentHandle
 from council.run import LocalExecutor
 from council.service.api import make_api
 from council.service.analysis_api import AnalysisService
+from council.service.views import ViewsService
 from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from judges.local.models import council_home
 from council.service.core import CouncilCore
@@ -103,6 +104,7 @@ class Core:
         self.store = Store(self.settings.db_path)
         self.metrics = CouncilMetrics()
         self.analysis = AnalysisService(self.store)
+        self.views = ViewsService(self.store)
         self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
                                 max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics)
@@ -165,6 +167,10 @@ class Core:
     async def analysis_call(self, method: str, owner: str, *args: Any) -> Any:
         """Ratings, reports and calibrations (see :class:`AnalysisService`)."""
         return await getattr(self.analysis, method)(owner, *args)
+
+    async def views_call(self, method: str, owner: str, *args: Any) -> Any:
+        """The dashboard's read-only views, computed in threads and cached (see :class:`ViewsService`)."""
+        return await getattr(self.views, method)(owner, *args)
 
     async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
         """Admit a judge replica's call: cached reply, or budget check + a slot of the shared limits."""

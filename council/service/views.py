@@ -26,7 +26,14 @@ from council.service.views_stats import (
     leaderboard,
     score_histograms,
 )
-from council.stats import add_composites, agreement_report, bias_report, human_ceiling, pairwise_records, records_frame
+from council.stats import (
+    add_composites,
+    agreement_report,
+    bias_report,
+    human_ceiling,
+    pairwise_records,
+    records_frame,
+)
 from council.stats.types import BootstrapSpec
 from council.store.store import Store
 
@@ -35,10 +42,19 @@ __all__ = ["ViewsService", "agreement_view", "bias_view", "leaderboard_view"]
 
 def _scope_info(p: Prepared, version: str) -> dict[str, Any]:
     s = p.scope
-    return {"kind": s.kind, "key": s.key, "attributes": s.attributes, "composites": s.composites,
-            "scale": list(s.scale), "reference": p.reference, "judges": p.judges, "humans": p.humans,
-            "raters": sorted({str(r) for r in p.frame["rater"].unique()}), "calibration": p.calibration,
-            "data_version": version}
+    return {
+        "kind": s.kind,
+        "key": s.key,
+        "attributes": s.attributes,
+        "composites": s.composites,
+        "scale": list(s.scale),
+        "reference": p.reference,
+        "judges": p.judges,
+        "humans": p.humans,
+        "raters": sorted({str(r) for r in p.frame["rater"].unique()}),
+        "calibration": p.calibration,
+        "data_version": version,
+    }
 
 
 def _records(recs: list[Any]) -> list[dict[str, Any]]:
@@ -58,15 +74,28 @@ def agreement_view(p: Prepared, n_boot: int = 0, seed: int = 0) -> dict[str, Any
     recs: list[Any] = []
     note = None
     if p.reference is not None:
-        recs = agreement_report(df, p.reference, level=levels, judges=p.judges, include_council=False,
-                                bootstrap=boot, scale=s.int_scale, composites=s.composites)
+        recs = agreement_report(
+            df,
+            p.reference,
+            level=levels,
+            judges=p.judges,
+            include_council=False,
+            bootstrap=boot,
+            scale=s.int_scale,
+            composites=s.composites,
+        )
         recs += human_ceiling(df, p.humans, scale=s.int_scale, composites=s.composites)
     else:
-        note = ("no human ratings here yet: import them on the Calibration page to compare the judges with "
-                "humans; judge–judge agreement is shown meanwhile")
+        note = (
+            "no human ratings here yet: import them on the Calibration page to compare the judges with "
+            "humans; judge–judge agreement is shown meanwhile"
+        )
     pair_raters = [*p.judges, *([p.reference] if p.reference else [])]
-    pairs = (pairwise_records(df, pair_raters, level="item", scale=s.int_scale, composites=s.composites)
-             if len(pair_raters) >= 2 else [])
+    pairs = (
+        pairwise_records(df, pair_raters, level="item", scale=s.int_scale, composites=s.composites)
+        if len(pair_raters) >= 2
+        else []
+    )
     return {"levels": levels, "records": _records(recs), "pairwise": _records(pairs), "note": note}
 
 
@@ -78,7 +107,8 @@ def _compared(p: Prepared) -> list[str]:
 
 def bias_view(p: Prepared, attribute: str | None = None) -> dict[str, Any]:
     """Bias diagnostics (source model, self-preference, length, run spread), Bland–Altman points of one
-    attribute (binned) and the score distributions of every rater (the ceiling effect)."""
+    attribute (binned) and the score distributions of every rater (the ceiling effect).
+    """
     s = p.scope
     full = add_composites(p.frame, s.composites)
     attrs = [*s.attributes, *s.composites]
@@ -88,8 +118,16 @@ def bias_view(p: Prepared, attribute: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"attribute": attribute, "records": [], "bland_altman": [], "note": None}
     if p.reference is not None:
         raters = _compared(p)
-        out["records"] = _records(bias_report(p.frame, p.reference, raters=raters, judges=p.judges,
-                                              include_council=False, composites=s.composites))
+        out["records"] = _records(
+            bias_report(
+                p.frame,
+                p.reference,
+                raters=raters,
+                judges=p.judges,
+                include_council=False,
+                composites=s.composites,
+            )
+        )
         out["bland_altman"] = records(bland_altman_points(full, p.reference, raters, [attribute]))
     else:
         out["note"] = "no human ratings here yet: bias against humans needs them (Calibration page)"
@@ -108,8 +146,13 @@ def leaderboard_view(p: Prepared, rater: str = COUNCIL, n_boot: int = 1000, seed
         board = leaderboard(full, rater, [*s.attributes, *s.composites], n_boot=n_boot, seed=seed)
     except ValueError as e:
         raise AnalysisError("rater", str(e)) from e
-    return {"rater": rater, "n_boot": n_boot, "seed": seed, "ci_method": f"cluster-bootstrap({n_boot}, seed={seed})",
-            "rows": records(board)}
+    return {
+        "rater": rater,
+        "n_boot": n_boot,
+        "seed": seed,
+        "ci_method": f"cluster-bootstrap({n_boot}, seed={seed})",
+        "rows": records(board),
+    }
 
 
 class ViewsService:
@@ -134,55 +177,96 @@ class ViewsService:
         return self._cache[key]
 
     async def _prepared(self, owner: str, dataset: str | None, batch_id: str | None) -> tuple[Prepared, str]:
-        scope = await asyncio.to_thread(resolve_scope, self.store, dataset=dataset, batch_id=batch_id, owner=owner)
+        scope = await asyncio.to_thread(
+            resolve_scope, self.store, dataset=dataset, batch_id=batch_id, owner=owner
+        )
         version = await asyncio.to_thread(data_version, self.store, scope)
-        prep = await self._cached(("frame", owner, scope.kind, scope.key, version), prepare_frame, self.store, scope)
+        prep = await self._cached(
+            ("frame", owner, scope.kind, scope.key, version), prepare_frame, self.store, scope
+        )
         return prep, version
 
-    async def _view(self, name: str, owner: str, dataset: str | None, batch_id: str | None,
-                    fn: Callable[..., dict[str, Any]], *params: Any) -> dict[str, Any]:
+    async def _view(
+        self,
+        name: str,
+        owner: str,
+        dataset: str | None,
+        batch_id: str | None,
+        fn: Callable[..., dict[str, Any]],
+        *params: Any,
+    ) -> dict[str, Any]:
         start = time.perf_counter()
         prep, version = await self._prepared(owner, dataset, batch_id)
-        body = await self._cached((name, owner, prep.scope.kind, prep.scope.key, version, *params), fn, prep, *params)
-        return {"scope": _scope_info(prep, version), **body, "elapsed_s": round(time.perf_counter() - start, 4)}
+        body = await self._cached(
+            (name, owner, prep.scope.kind, prep.scope.key, version, *params), fn, prep, *params
+        )
+        return {
+            "scope": _scope_info(prep, version),
+            **body,
+            "elapsed_s": round(time.perf_counter() - start, 4),
+        }
 
     async def overview(self, owner: str) -> dict[str, Any]:
         """Batches and datasets of this owner (see :func:`council.service.views_items.overview`)."""
         return await asyncio.to_thread(overview, self.store, owner)
 
-    async def agreement(self, owner: str, dataset: str | None, batch_id: str | None, n_boot: int = 0,
-                        seed: int = 0) -> dict[str, Any]:
+    async def agreement(
+        self, owner: str, dataset: str | None, batch_id: str | None, n_boot: int = 0, seed: int = 0
+    ) -> dict[str, Any]:
         """See :func:`agreement_view`."""
         return await self._view("agreement", owner, dataset, batch_id, agreement_view, n_boot, seed)
 
-    async def bias(self, owner: str, dataset: str | None, batch_id: str | None,
-                   attribute: str | None = None) -> dict[str, Any]:
+    async def bias(
+        self, owner: str, dataset: str | None, batch_id: str | None, attribute: str | None = None
+    ) -> dict[str, Any]:
         """See :func:`bias_view`."""
         return await self._view("bias", owner, dataset, batch_id, bias_view, attribute)
 
-    async def leaderboard(self, owner: str, dataset: str | None, batch_id: str | None, rater: str = COUNCIL,
-                          n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    async def leaderboard(
+        self,
+        owner: str,
+        dataset: str | None,
+        batch_id: str | None,
+        rater: str = COUNCIL,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> dict[str, Any]:
         """See :func:`leaderboard_view`."""
-        return await self._view("leaderboard", owner, dataset, batch_id, leaderboard_view, rater, n_boot, seed)
+        return await self._view(
+            "leaderboard", owner, dataset, batch_id, leaderboard_view, rater, n_boot, seed
+        )
 
     async def items(self, owner: str, dataset: str | None, batch_id: str | None) -> dict[str, Any]:
         """Items ranked for review: a batch's items with disagreement and risk, or a dataset's contexts."""
         if batch_id is not None:
-            return {"kind": "batch", "items": await asyncio.to_thread(batch_items, self.store, owner, batch_id)}
+            return {
+                "kind": "batch",
+                "items": await asyncio.to_thread(batch_items, self.store, owner, batch_id),
+            }
 
         def ranked(p: Prepared) -> dict[str, Any]:
             return {"items": records(dataset_items(p.frame, p.judges, p.reference))}
 
         return {"kind": "dataset", **await self._view("items", owner, dataset, None, ranked)}
 
-    async def item(self, owner: str, item_id: str, dataset: str | None, batch_id: str | None) -> dict[str, Any]:
+    async def item(
+        self, owner: str, item_id: str, dataset: str | None, batch_id: str | None
+    ) -> dict[str, Any]:
         """One item of a batch (agents' outputs, scores, rationales) or one context of a dataset (scores)."""
         if batch_id is not None:
-            return {"kind": "batch", **await asyncio.to_thread(batch_item, self.store, owner, batch_id, item_id)}
+            return {
+                "kind": "batch",
+                **await asyncio.to_thread(batch_item, self.store, owner, batch_id, item_id),
+            }
         prep, _ = await self._prepared(owner, dataset, None)
         try:
             table = await asyncio.to_thread(dataset_item, prep.frame, item_id, prep.judges)
         except ValueError as e:
             raise NotFoundError("item_id", str(e)) from e
-        return {"kind": "dataset", "item_id": item_id, "judges": prep.judges, "reference": prep.reference,
-                "scores": records(table)}
+        return {
+            "kind": "dataset",
+            "item_id": item_id,
+            "judges": prep.judges,
+            "reference": prep.reference,
+            "scores": records(table),
+        }

@@ -49,9 +49,11 @@ class Prepared(NamedTuple):
 
 def data_version(store: Store, scope: Scope) -> str:
     """A string that changes whenever the data behind a scope's views changes (new ratings, judgments,
-    calibrations, applications); cache keys include it, so nothing stale is ever served."""
+    calibrations, applications); cache keys include it, so nothing stale is ever served.
+    """
     col = "dataset" if scope.kind == "dataset" else "batch_id"
-    row = store.query(f"""
+    row = store.query(
+        f"""
         SELECT (SELECT count(*) || '/' || coalesce(max(created_at)::VARCHAR, '') FROM imports
                 WHERE owner = $o AND {col} = $k) AS imports,
                (SELECT count(*) || '/' || coalesce(max(created_at)::VARCHAR, '') FROM calibrations
@@ -60,27 +62,37 @@ def data_version(store: Store, scope: Scope) -> str:
                 GROUP BY status) AS batch,
                (SELECT count(*) || '/' || count(score) FROM judgments WHERE batch_id = $k) AS judgments,
                (SELECT coalesce(max(applied_at)::VARCHAR, '') FROM calibration_applications
-                WHERE batch_id = $k) AS applied""", {"o": scope.owner, "k": scope.key})  # type: ignore[arg-type]
+                WHERE batch_id = $k) AS applied""",
+        {"o": scope.owner, "k": scope.key},
+    )  # type: ignore[arg-type]
     return "|".join(str(v) for v in row.iloc[0].tolist())
 
 
 def _batch_council(store: Store, scope: Scope, info: pd.DataFrame) -> pd.DataFrame:
     """The batch's stored council scores (raw and calibrated) as tidy rows."""
-    cs = store.query("SELECT item_id, candidate_id, attribute_id AS attribute, score, calibrated_mean "
-                     "FROM council_scores WHERE batch_id = ?", [scope.key])
+    cs = store.query(
+        "SELECT item_id, candidate_id, attribute_id AS attribute, score, calibrated_mean "
+        "FROM council_scores WHERE batch_id = ?",
+        [scope.key],
+    )
     cs["target"] = [batch_target(i, c) for i, c in zip(cs["item_id"], cs["candidate_id"], strict=True)]
     parts = [cs.assign(rater=COUNCIL)[["target", "attribute", "score", "rater"]]]
     if cs["calibrated_mean"].notna().any():
-        parts.append(cs.assign(rater=CALIBRATED, score=cs["calibrated_mean"].round(2))[["target", "attribute", "score",
-                                                                                 "rater"]])
+        parts.append(
+            cs.assign(rater=CALIBRATED, score=cs["calibrated_mean"].round(2))[
+                ["target", "attribute", "score", "rater"]
+            ]
+        )
     out = pd.concat(parts, ignore_index=True).merge(info, on="target", how="inner")
     return out.assign(rater_kind="external", rater_family="council", score=out["score"].astype(float))
 
 
 def _latest_calibration(store: Store, scope: Scope) -> dict[str, Any] | None:
     col = "dataset" if scope.kind == "dataset" else "batch_id"
-    df = store.query(f"SELECT * FROM calibrations WHERE owner = ? AND {col} = ? ORDER BY created_at DESC LIMIT 1",
-                     [scope.owner, scope.key])
+    df = store.query(
+        f"SELECT * FROM calibrations WHERE owner = ? AND {col} = ? ORDER BY created_at DESC LIMIT 1",
+        [scope.owner, scope.key],
+    )
     return None if df.empty else dict(df.iloc[0].to_dict())
 
 
@@ -92,8 +104,11 @@ def _oof_scores(df: pd.DataFrame, ref: str, cal: dict[str, Any], scale: tuple[fl
     d = design(df, ref, judges, attributes)
     x = d.features.to_numpy(dtype=float)
     names = list(d.features.columns)
-    folds = list(GroupKFold(n_splits=int(cv.get("n_splits", 5)), shuffle=True,
-                            random_state=int(cv.get("seed", 0))).split(x, groups=d.context))
+    folds = list(
+        GroupKFold(
+            n_splits=int(cv.get("n_splits", 5)), shuffle=True, random_state=int(cv.get("seed", 0))
+        ).split(x, groups=d.context)
+    )
     out = {}
     with single_threaded_blas():
         for a in attributes:
@@ -105,9 +120,11 @@ def _oof_scores(df: pd.DataFrame, ref: str, cal: dict[str, Any], scale: tuple[fl
                     model = fit_attribute(x[tr], y[tr], names, a, cal["method"], alpha, scale, cols)
                     oof[te] = predict_attribute(model, x[te], scale)
                 else:
-                    maps = {j: fit_rater_map(x[tr, c], y[tr], cal["method"], scale, j, a) for j, c
-                            in zip(judges, cols, strict=True)
-                            if (~np.isnan(x[tr, c]) & ~np.isnan(y[tr])).sum() >= 2}
+                    maps = {
+                        j: fit_rater_map(x[tr, c], y[tr], cal["method"], scale, j, a)
+                        for j, c in zip(judges, cols, strict=True)
+                        if (~np.isnan(x[tr, c]) & ~np.isnan(y[tr])).sum() >= 2
+                    }
                     oof[te] = _mapped_mean(maps, x[te][:, cols], judges)
             out[a] = oof
     # 0.01 steps: invisible on a 1-5 scale, and keeps the distinct values few, which Krippendorff's alpha
@@ -116,8 +133,9 @@ def _oof_scores(df: pd.DataFrame, ref: str, cal: dict[str, Any], scale: tuple[fl
     return wide.reset_index().melt(id_vars="target", var_name="attribute", value_name="score")
 
 
-def _dataset_calibrated(df: pd.DataFrame, scope: Scope, ref: str, cal: dict[str, Any] | None,
-                        info: pd.DataFrame) -> pd.DataFrame | None:
+def _dataset_calibrated(
+    df: pd.DataFrame, scope: Scope, ref: str, cal: dict[str, Any] | None, info: pd.DataFrame
+) -> pd.DataFrame | None:
     if cal is None or not set(json.loads(cal["raters"])) <= set(df["rater"]):
         return None
     oof = _oof_scores(df, ref, cal, scope.scale).merge(info, on="target", how="inner")
@@ -125,8 +143,13 @@ def _dataset_calibrated(df: pd.DataFrame, scope: Scope, ref: str, cal: dict[str,
 
 
 def _calibration_info(cal: dict[str, Any], source: str) -> dict[str, Any]:
-    return {"calibration_id": cal["calibration_id"], "name": cal["name"], "version": int(cal["version"]),
-            "method": cal["method"], "source": source}
+    return {
+        "calibration_id": cal["calibration_id"],
+        "name": cal["name"],
+        "version": int(cal["version"]),
+        "method": cal["method"],
+        "source": source,
+    }
 
 
 def prepare_frame(store: Store, scope: Scope) -> Prepared:
@@ -138,24 +161,34 @@ def prepare_frame(store: Store, scope: Scope) -> Prepared:
     """
     df = ratings_frame(store, scope=scope)
     if df.empty:
-        raise AnalysisError("dataset" if scope.kind == "dataset" else "batch_id", "no ratings or judgments yet")
+        raise AnalysisError(
+            "dataset" if scope.kind == "dataset" else "batch_id", "no ratings or judgments yet"
+        )
     kinds = raters_by_kind(df)
     try:
         ref: str | None = pick_reference(df, None)
     except AnalysisError:
         ref = None
     judges = judges_in(scope, df)
-    info_cols = [c for c in ("target", "context", "responder", "responder_family", "length") if c in df.columns]
+    info_cols = [
+        c for c in ("target", "context", "responder", "responder_family", "length") if c in df.columns
+    ]
     info = df[info_cols].drop_duplicates("target")
     cal = _latest_calibration(store, scope)
     calibration = None
     if scope.kind == "batch":
         extra = _batch_council(store, scope, info)
         if (extra["rater"] == CALIBRATED).any():
-            applied = store.query("SELECT c.* FROM calibration_applications a JOIN calibrations c USING "
-                                  "(calibration_id) WHERE a.batch_id = ?", [scope.key])
-            calibration = (_calibration_info(dict(applied.iloc[0].to_dict()), "applied to this batch")
-                           if not applied.empty else {"source": "applied to this batch"})
+            applied = store.query(
+                "SELECT c.* FROM calibration_applications a JOIN calibrations c USING "
+                "(calibration_id) WHERE a.batch_id = ?",
+                [scope.key],
+            )
+            calibration = (
+                _calibration_info(dict(applied.iloc[0].to_dict()), "applied to this batch")
+                if not applied.empty
+                else {"source": "applied to this batch"}
+            )
         df = pd.concat([df, extra[[c for c in df.columns if c in extra.columns]]], ignore_index=True)
     else:
         if len(judges) >= 2:
@@ -163,6 +196,8 @@ def prepare_frame(store: Store, scope: Scope) -> Prepared:
             df.loc[df["rater"] == COUNCIL, "rater_kind"] = "external"
         calibrated = _dataset_calibrated(df, scope, ref, cal, info) if ref else None
         if calibrated is not None and cal is not None:
-            df = pd.concat([df, calibrated[[c for c in df.columns if c in calibrated.columns]]], ignore_index=True)
+            df = pd.concat(
+                [df, calibrated[[c for c in df.columns if c in calibrated.columns]]], ignore_index=True
+            )
             calibration = _calibration_info(cal, "out-of-fold (held-out) predictions of its cross-validation")
     return Prepared(scope, df, ref, judges, kinds["human"], calibration)

@@ -17,7 +17,14 @@ import pandas as pd
 from council.stats.bootstrap import cluster_weights
 from council.stats.types import BootstrapSpec
 
-__all__ = ["bland_altman_points", "dataset_item", "dataset_items", "leaderboard", "per_target", "score_histograms"]
+__all__ = [
+    "bland_altman_points",
+    "dataset_item",
+    "dataset_items",
+    "leaderboard",
+    "per_target",
+    "score_histograms",
+]
 
 
 def per_target(df: pd.DataFrame, rater: str, attribute: str) -> pd.Series:
@@ -75,8 +82,17 @@ def score_histograms(
                 continue
             binned = (np.round(s / step) * step).round(6)
             counts = binned.value_counts().sort_index()
-            parts.append(pd.DataFrame({"rater": r, "attribute": a, "score": counts.index.astype(float),
-                                       "n": counts.to_numpy(), "share": (counts / counts.sum()).to_numpy()}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "rater": r,
+                        "attribute": a,
+                        "score": counts.index.astype(float),
+                        "n": counts.to_numpy(),
+                        "share": (counts / counts.sum()).to_numpy(),
+                    }
+                )
+            )
     if not parts:
         return pd.DataFrame(columns=["rater", "attribute", "score", "n", "share"])
     return pd.concat(parts, ignore_index=True)
@@ -84,8 +100,11 @@ def score_histograms(
 
 def _cell_sums(sub: pd.DataFrame, contexts: pd.Index, responders: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Per context × responder: sum of scores and count (targets averaged over samples first)."""
-    t = sub.groupby("target", sort=False).agg(score=("score", "mean"), context=("context", "first"),
-                                               responder=("responder", "first")).dropna()
+    t = (
+        sub.groupby("target", sort=False)
+        .agg(score=("score", "mean"), context=("context", "first"), responder=("responder", "first"))
+        .dropna()
+    )
     ci = contexts.get_indexer(t["context"])
     ri = responders.get_indexer(t["responder"])
     s = np.zeros((len(contexts), len(responders)))
@@ -95,34 +114,54 @@ def _cell_sums(sub: pd.DataFrame, contexts: pd.Index, responders: pd.Index) -> t
     return s, n
 
 
-def _attribute_board(s: np.ndarray, n: np.ndarray, w: np.ndarray, responders: pd.Index,
-                     level: float) -> list[dict[str, Any]]:
+def _attribute_board(
+    s: np.ndarray, n: np.ndarray, w: np.ndarray, responders: pd.Index, level: float
+) -> list[dict[str, Any]]:
     """Rank responders by mean score; bootstrap CIs of means, ranks and neighbour differences."""
     with np.errstate(invalid="ignore", divide="ignore"):
         point = s.sum(0) / n.sum(0)
         reps = (w @ s) / (w @ n)  # (B, R): every replicate resamples whole contexts
-    order = [int(i) for i in np.argsort(-np.nan_to_num(point, nan=-np.inf), kind="stable") if n[:, i].sum() > 0]
+    order = [
+        int(i) for i in np.argsort(-np.nan_to_num(point, nan=-np.inf), kind="stable") if n[:, i].sum() > 0
+    ]
     a = (1 - level) / 2
     ranks = (-np.nan_to_num(reps, nan=-np.inf)).argsort(1).argsort(1) + 1
     rows = []
     for pos, i in enumerate(order):
         lo, hi = np.nanquantile(reps[:, i], [a, 1 - a])
-        row: dict[str, Any] = {"responder": str(responders[i]), "rank": pos + 1, "mean": float(point[i]),
-                               "ci_low": float(lo), "ci_high": float(hi), "n": int(n[:, i].sum()),
-                               "rank_low": int(np.quantile(ranks[:, i], a)),
-                               "rank_high": int(np.quantile(ranks[:, i], 1 - a))}
+        row: dict[str, Any] = {
+            "responder": str(responders[i]),
+            "rank": pos + 1,
+            "mean": float(point[i]),
+            "ci_low": float(lo),
+            "ci_high": float(hi),
+            "n": int(n[:, i].sum()),
+            "rank_low": int(np.quantile(ranks[:, i], a)),
+            "rank_high": int(np.quantile(ranks[:, i], 1 - a)),
+        }
         if pos + 1 < len(order):
             j = order[pos + 1]
             diff = reps[:, i] - reps[:, j]
             dlo, dhi = np.nanquantile(diff, [a, 1 - a])
-            row.update(diff_next=float(point[i] - point[j]), diff_next_ci_low=float(dlo),
-                       diff_next_ci_high=float(dhi), separable_from_next=bool(dlo > 0 or dhi < 0))
+            row.update(
+                diff_next=float(point[i] - point[j]),
+                diff_next_ci_low=float(dlo),
+                diff_next_ci_high=float(dhi),
+                separable_from_next=bool(dlo > 0 or dhi < 0),
+            )
         rows.append(row)
     return rows
 
 
-def leaderboard(df: pd.DataFrame, rater: str, attributes: Sequence[str], *, n_boot: int = 1000, seed: int = 0,
-                level: float = 0.95) -> pd.DataFrame:
+def leaderboard(
+    df: pd.DataFrame,
+    rater: str,
+    attributes: Sequence[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Responders ranked by one rater's mean score per attribute, with seeded cluster-bootstrap CIs.
 
     Responses to one context share a help-seeker, so replicates resample whole contexts (the same
@@ -168,7 +207,9 @@ def _judge_cells(df: pd.DataFrame, judges: Sequence[str]) -> pd.DataFrame:
     sub = df[df["rater"].isin(list(judges))]
     per = sub.groupby(["target", "attribute", "rater"], sort=False)["score"].mean().dropna()
     g = per.groupby(level=["target", "attribute"], sort=False)
-    return pd.DataFrame({"spread": g.max() - g.min(), "sd": g.std(ddof=1), "n_scored": g.count()}).reset_index()
+    return pd.DataFrame(
+        {"spread": g.max() - g.min(), "sd": g.std(ddof=1), "n_scored": g.count()}
+    ).reset_index()
 
 
 def dataset_items(df: pd.DataFrame, judges: Sequence[str], reference: str | None) -> pd.DataFrame:
@@ -181,8 +222,9 @@ def dataset_items(df: pd.DataFrame, judges: Sequence[str], reference: str | None
     cells = _judge_cells(df, judges)
     info = df.drop_duplicates("target").set_index("target")["context"].astype(str)
     cells["context"] = cells["target"].map(info)
-    out = cells.groupby("context").agg(responses=("target", "nunique"), max_spread=("spread", "max"),
-                                       mean_sd=("sd", "mean"))
+    out = cells.groupby("context").agg(
+        responses=("target", "nunique"), max_spread=("spread", "max"), mean_sd=("sd", "mean")
+    )
     if reference is not None:
         ref = df[df["rater"] == reference].assign(context=lambda d: d["context"].astype(str))
         out["reference_mean"] = ref.groupby("context")["score"].mean()
@@ -200,8 +242,9 @@ def dataset_item(df: pd.DataFrame, context: str, judges: Sequence[str]) -> pd.Da
     sub = df[df["context"].astype(str) == str(context)]
     if sub.empty:
         raise ValueError(f"no context {context!r}")
-    wide = sub.pivot_table(index=["target", "responder", "attribute"], columns="rater", values="score",
-                           aggfunc="mean").reset_index()
+    wide = sub.pivot_table(
+        index=["target", "responder", "attribute"], columns="rater", values="score", aggfunc="mean"
+    ).reset_index()
     wide.columns.name = None
     cells = _judge_cells(sub, judges)[["target", "attribute", "spread", "sd"]]
     return wide.merge(cells, on=["target", "attribute"], how="left")
