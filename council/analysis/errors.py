@@ -18,6 +18,13 @@ class AnalysisError(ConfigError):
         super().__init__(f"{field}: {message}")
         self.field = field
         """The argument or data field at fault (``dataset``, ``batch_id``, ``calibration_id`` ...)."""
+        self.message = message
+        """What is wrong, without the field."""
+
+    def __reduce__(self) -> tuple[type[AnalysisError], tuple[str, str]]:
+        # Pickling (how Ray hands exceptions between the service's deployments) would rebuild the error from
+        # ``args``, the one joined string, which the two-argument constructor refuses: the API answered 500.
+        return type(self), (self.field, self.message)
 
 
 class NotFoundError(AnalysisError):
