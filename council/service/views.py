@@ -11,9 +11,11 @@ the version, so a cached answer is never stale, and a repeated request costs one
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from council.analysis import AnalysisError, NotFoundError, resolve_scope
@@ -37,7 +39,33 @@ from council.stats import (
 from council.stats.types import BootstrapSpec
 from council.store.store import Store
 
-__all__ = ["ViewsService", "agreement_view", "bias_view", "leaderboard_view"]
+__all__ = ["ViewError", "ViewsService", "agreement_view", "bias_view", "leaderboard_view"]
+
+
+@dataclass(frozen=True)
+class ViewError:
+    """A refused view request, returned (not raised) across the Ray handle so the route can answer it.
+
+    Analysis errors take ``(field, message)`` in their constructor, which Ray cannot rebuild when it wraps
+    an exception raised in the core; a plain record crosses intact and becomes a 404/422 with its field.
+    """
+
+    status: int
+    message: str
+    field: str | None
+
+
+def _answering(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except NotFoundError as e:
+            return ViewError(404, str(e), e.field)
+        except AnalysisError as e:
+            return ViewError(422, str(e), e.field)
+
+    return wrapper
 
 
 def _scope_info(p: Prepared, version: str) -> dict[str, Any]:
@@ -58,7 +86,12 @@ def _scope_info(p: Prepared, version: str) -> dict[str, Any]:
 
 
 def _records(recs: list[Any]) -> list[dict[str, Any]]:
-    return records(records_frame(recs).drop(columns=["extra"])) if recs else []
+    """Flat records without ``extra``, except the responder a source-model record is about."""
+    if not recs:
+        return []
+    df = records_frame(recs)
+    df["responder"] = df.pop("extra").map(lambda e: e.get("responder") if isinstance(e, dict) else None)
+    return records(df)
 
 
 def agreement_view(p: Prepared, n_boot: int = 0, seed: int = 0) -> dict[str, Any]:
@@ -206,22 +239,26 @@ class ViewsService:
             "elapsed_s": round(time.perf_counter() - start, 4),
         }
 
+    @_answering
     async def overview(self, owner: str) -> dict[str, Any]:
         """Batches and datasets of this owner (see :func:`council.service.views_items.overview`)."""
         return await asyncio.to_thread(overview, self.store, owner)
 
+    @_answering
     async def agreement(
         self, owner: str, dataset: str | None, batch_id: str | None, n_boot: int = 0, seed: int = 0
     ) -> dict[str, Any]:
         """See :func:`agreement_view`."""
         return await self._view("agreement", owner, dataset, batch_id, agreement_view, n_boot, seed)
 
+    @_answering
     async def bias(
         self, owner: str, dataset: str | None, batch_id: str | None, attribute: str | None = None
     ) -> dict[str, Any]:
         """See :func:`bias_view`."""
         return await self._view("bias", owner, dataset, batch_id, bias_view, attribute)
 
+    @_answering
     async def leaderboard(
         self,
         owner: str,
@@ -236,6 +273,7 @@ class ViewsService:
             "leaderboard", owner, dataset, batch_id, leaderboard_view, rater, n_boot, seed
         )
 
+    @_answering
     async def items(self, owner: str, dataset: str | None, batch_id: str | None) -> dict[str, Any]:
         """Items ranked for review: a batch's items with disagreement and risk, or a dataset's contexts."""
         if batch_id is not None:
@@ -249,6 +287,7 @@ class ViewsService:
 
         return {"kind": "dataset", **await self._view("items", owner, dataset, None, ranked)}
 
+    @_answering
     async def item(
         self, owner: str, item_id: str, dataset: str | None, batch_id: str | None
     ) -> dict[str, Any]:

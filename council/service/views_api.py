@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from council.service.api import Owner, core_of
+from council.service.schemas import error_body
+from council.service.views import ViewError
 
 __all__ = ["router"]
 
@@ -22,7 +25,10 @@ BatchId = Annotated[str | None, Query(max_length=200, description="... or a batc
 
 
 async def _call(request: Request, method: str, owner: str, *args: Any) -> Any:
-    return await core_of(request).views_call.remote(method, owner, *args)
+    answer = await core_of(request).views_call.remote(method, owner, *args)
+    if isinstance(answer, ViewError):
+        return JSONResponse(error_body(answer.message, field=answer.field), answer.status)
+    return answer
 
 
 @router.get("/overview")

@@ -1,0 +1,68 @@
+"""Fixtures of the dashboard tests: one real stack (service + MentalAlign + demo batch) shared by all of them.
+
+See :mod:`tests.dashboard.stack`. The stack is built once per session; the heavy views (agreement, bias,
+leaderboard on MentalAlign) are computed once here, so every test measures page logic and rendering on
+warm service caches, as a user sees them after the first load.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.stack import Dashboard, Stack, running_dashboard, running_stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives the dashboard in headless Chromium (Debian's package)")
+    config.addinivalue_line("markers", "dashboard: needs the dashboard stack (service subprocess); slow")
+
+
+def warm(stack: Stack) -> None:
+    """Compute the heavy views once (the service caches them per data version)."""
+    scopes = [{"batch_id": stack.batch_id}] + ([{"dataset": "mentalalign"}] if stack.mentalalign else [])
+    for scope in scopes:
+        for path, params in (("agreement", {}), ("bias", {}), ("leaderboard", {"rater": "council"}),
+                             ("items", {})):
+            r = stack.api.http.get(f"/v1/views/{path}", params={**scope, **params}, timeout=900)
+            assert r.status_code == 200, (path, scope, r.text)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running service with MentalAlign (when present), a calibration and the judged demo batch."""
+    with running_stack(tmp_path_factory.mktemp("dashboard")) as s:
+        warm(s)
+        yield s
+
+
+@pytest.fixture
+def env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """COUNCIL_URL / COUNCIL_API_KEY pointing the in-process dashboard (AppTest) at the stack."""
+    monkeypatch.setenv("COUNCIL_URL", stack.service.url)
+    monkeypatch.setenv("COUNCIL_API_KEY", stack.key)
+    return stack
+
+
+def require_chromium() -> None:
+    """Skip without Debian's chromium — or fail, when COUNCIL_REQUIRE_BROWSER=1 (``make test``)."""
+    if CHROMIUM.exists() and shutil.which("chromium"):
+        return
+    message = "/usr/bin/chromium is missing: apt-get install -y chromium chromium-driver"
+    if os.environ.get("COUNCIL_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " (COUNCIL_REQUIRE_BROWSER=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """``streamlit run dashboard/app.py`` against the stack."""
+    with running_dashboard(stack.service.url, stack.key, tmp_path_factory.mktemp("st") / "streamlit.log") as d:
+        yield d

@@ -1,0 +1,121 @@
+"""The dashboard in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Against the shared stack (tests/dashboard/stack.py: ``council serve`` with MentalAlign-70k loaded into
+its DuckDB and a demo batch judged by a council of two fake-provider judges — fake, not the slow local
+llama.cpp judges, so the batch takes seconds), every page is opened by URL and must load without a
+Streamlit exception element, show its key elements, and leave a full-page screenshot in
+``test-artifacts/dashboard/<page>.png``. The Agreement page's screenshot also refreshes the README's
+``docs/img/agreement.png`` when ``COUNCIL_UPDATE_README_IMG=1``. Playwright never downloads a browser
+here: it launches ``/usr/bin/chromium`` by ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.conftest import ARTIFACTS, CHROMIUM, require_chromium
+from tests.dashboard.stack import Dashboard, Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.dashboard, pytest.mark.timeout(900)]
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+        "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+README_IMG = Path(__file__).resolve().parents[2] / "docs" / "img" / "agreement.png"
+
+# page url path -> texts that must be on it (title first); MentalAlign-only texts are added below
+PAGES: dict[str, list[str]] = {
+    "overview": ["Overview", "Batches", "Abstention rate per judge", "Datasets", "demo"],
+    "agreement": ["Agreement", "forest plot", "Reading the ICC", "Koo & Li", "Correlations, κ, α, CCC",
+                  "Judge–judge agreement", "Human–human ceiling"],
+    "bias": ["Bias", "Mean difference (rater − human)", "Bland–Altman", "Score distributions", "Source model",
+             "Self-preference", "Length"],
+    "leaderboard": ["Leaderboard", "neighbouring ranks are separable", "All attributes"],
+    "items": ["Items", "Items shown", "Context"],
+    "calibration": ["Calibration", "Upload human ratings", "Fit a calibration", "Raw vs calibrated",
+                    "Attach it to a council"],
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium under Playwright, with a fresh profile directory."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1500, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_idle(page: object, timeout_ms: int = 120_000) -> None:
+    """Wait until Streamlit has finished the script run (no running indicator, no spinner)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-testid="stSpinner"]')
+                 && document.querySelector('[data-testid="stMainBlockContainer"] h1')""", timeout=timeout_ms)
+    page.wait_for_timeout(800)  # type: ignore[attr-defined] # let charts finish drawing before the screenshot
+
+
+def open_page(context: object, dash: Dashboard, path: str, scope_label: str | None = None) -> object:
+    """Open a page by URL (optionally choosing a scope in the sidebar) and wait until it is drawn."""
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{dash.url}/{path}", wait_until="domcontentloaded")
+    wait_idle(page)
+    if scope_label:
+        page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
+        page.get_by_role("option", name=scope_label).first.click()
+        wait_idle(page)
+    return page
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, stack: Stack, path: str) -> None:
+    """Every page: no exception element, its title and key sections present, a screenshot saved."""
+    page = open_page(browser, dashboard, path)
+    try:
+        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
+        h1 = page.locator("h1").first.inner_text()  # type: ignore[attr-defined]
+        assert h1.strip() == PAGES[path][0]
+        expected = PAGES[path][1:]
+        if path in ("agreement", "bias") and stack.mentalalign:
+            expected = [*expected, "human_expert"]
+        missing = [t for t in expected if t.lower() not in text.lower()]
+        assert not missing, f"missing on {path}: {missing}\n{text[:3000]}"
+        if path in ("agreement", "bias", "leaderboard"):
+            assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)  # type: ignore[attr-defined]
+        if path == "agreement" and os.environ.get("COUNCIL_UPDATE_README_IMG") == "1":
+            README_IMG.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(README_IMG), full_page=False)  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+def test_batch_items_page_shows_agents_and_disagreement(browser: object, dashboard: Dashboard, stack: Stack) -> None:
+    """The demo batch on the Items page: context, candidates, each judge's ToM and domain outputs."""
+    page = open_page(browser, dashboard, "items", scope_label=f"batch · demo · {stack.batch_id}")
+    try:
+        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
+        for expected in ("Candidate", "Each judge's reading of the context", "ToM hypotheses", "Domain checklist",
+                         "Min. risk level"):
+            assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
+        page.screenshot(path=str(ARTIFACTS / "items-batch.png"), full_page=True)  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
