@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pydantic import ValidationError
+
 from council.analysis import (
+    AnalysisError,
     apply_calibration_to_batch,
     fit_and_store_calibration,
     get_calibration,
@@ -28,6 +31,18 @@ from council.store.store import Store
 __all__ = ["AnalysisService"]
 
 
+def _columns(columns: dict[str, Any] | None) -> Columns | None:
+    """The uploaded column names, or an AnalysisError naming them (a ValidationError would reach the client as 500)."""
+    if not columns:
+        return None
+    try:
+        return Columns(**columns)
+    except (ValidationError, TypeError) as e:
+        problems = e.errors() if isinstance(e, ValidationError) else [{"loc": (), "msg": str(e)}]
+        raise AnalysisError("columns", "; ".join(f"{'.'.join(map(str, p['loc'])) or 'columns'}: {p['msg']}"
+                                                 for p in problems)) from e
+
+
 def _jsonable(value: Any) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
@@ -42,7 +57,7 @@ class AnalysisService:
         """Import an uploaded ratings file; returns the import report."""
         record = await asyncio.to_thread(
             import_ratings_file, self.store, body.content.encode(), dataset=body.dataset, batch_id=body.batch_id,
-            fmt=body.format, layout=body.layout, columns=Columns(**body.columns) if body.columns else None,
+            fmt=body.format, layout=body.layout, columns=_columns(body.columns),
             attributes=body.attributes, rater=body.rater, kind=body.kind, families=body.families,
             protocol=body.protocol, description=body.description, owner=owner)
         return record.model_dump(mode="json")

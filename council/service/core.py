@@ -101,6 +101,11 @@ class CouncilCore:
     def council(self, spec: str | CouncilSpec) -> CouncilSpec:
         """A named council, or the inline spec itself."""
         if isinstance(spec, CouncilSpec):
+            for i, judge in enumerate(spec.judges):
+                if judge.api_key_env and judge.api_base:  # it would send a server-side secret to the caller's URL
+                    raise RequestError("an inline council cannot send a key from the server's environment to its "
+                                       "own api_base; ask the operator for a named council",
+                                       field=f"council.judges.{i}.api_key_env")
             return spec
         if spec not in self._councils:
             raise RequestError(f"unknown council {spec!r}; named councils: {', '.join(sorted(self._councils))}",
