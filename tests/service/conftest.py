@@ -118,7 +118,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, api_keys: dict[str, str], 
     try:
         yield svc
     finally:
-        svc.cleanup()
+        svc.cleanup(graceful=False)  # nobody reads its store afterwards; a graceful stop waits for running batches
 
 
 @pytest.fixture

@@ -173,7 +173,9 @@ class Service:
         cfg.ray_tmp = ray_tmp
         env = ray_env(ray_tmp, cfg.ray_token)
         env["COUNCIL_HOME"] = str(cfg.home)
-        cmd = [str(BIN / "council"), "serve", "--host", "127.0.0.1", "--port", str(cfg.port), "--db", str(cfg.db),
+        # ``python -m council.cli`` rather than the console script: same code, and a naive ``pkill -f "council
+        # serve"`` run by someone else on a shared machine does not take the test's service down
+        cmd = [sys.executable, "-m", "council.cli", "serve", "--host", "127.0.0.1", "--port", str(cfg.port), "--db", str(cfg.db),
                "--api-keys-file", str(cfg.keys_file), "--councils", str(cfg.councils_file), "--no-local-judges",
                "--metrics-port", str(cfg.metrics_port), *cfg.extra_args]
         if cfg.address:
@@ -242,10 +244,13 @@ class Service:
         self.proc.wait(5)
         self.proc = None
 
-    def cleanup(self) -> None:
-        """Stop and remove the Ray temp dir (keep ``home``: logs and the store, for post-mortems)."""
+    def cleanup(self, graceful: bool = True) -> None:
+        """Stop (or kill) and remove the Ray temp dir (keep ``home``: logs and the store, for post-mortems)."""
         try:
-            self.stop()
+            if graceful:
+                self.stop()
+            else:
+                self.crash()
         finally:
             if self.config.ray_tmp is not None:
                 shutil.rmtree(self.config.ray_tmp, ignore_errors=True)
@@ -301,13 +306,17 @@ class RayCluster:
             self._ray_start(f"node{i}", args)
         return self
 
-    def node_ids(self) -> list[str]:
-        """Ids of the alive nodes (asks the cluster through the ``ray`` CLI's JSON listing)."""
-        out = subprocess.run([str(BIN / "ray"), "list", "nodes", "--address", self.address, "--format", "json",
-                              "--filter", "state=ALIVE"], capture_output=True, text=True, env=self.env, timeout=60)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-2000:])
-        return [n["node_id"] for n in json.loads(out.stdout)]
+    def nodes(self) -> dict[str, dict[str, float]]:
+        """Alive node id → its resources, asked from the cluster by a short-lived driver (in its own session)."""
+        script = ("import json, ray; ray.init(address=%r, logging_level='ERROR'); "
+                  "print('NODES=' + json.dumps({n['NodeID']: n['Resources'] for n in ray.nodes() if n['Alive']}))"
+                  % self.address)
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=self.env,
+                             timeout=120, start_new_session=True)
+        for line in out.stdout.splitlines():
+            if line.startswith("NODES="):
+                return dict(json.loads(line[len("NODES="):]))
+        raise RuntimeError(f"could not list the cluster's nodes:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
 
     def stop(self) -> None:
         """SIGKILL every process of every node (by session), verify none survives, drop the temp dir."""

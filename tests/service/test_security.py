@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from judges.testing import FakeOpenAIServer
 from protocols import load_protocol
 from tests.service.conftest import LIMITS
-from tests.service.harness import Api, Service, make_items
+from tests.service.harness import Api, Service, fake_judge, make_items
 
 pytestmark = pytest.mark.service
 
@@ -144,3 +145,19 @@ def test_limits_and_schema_errors_name_the_field(alice: Api) -> None:
     _error(r, 422)
     _error(alice.http.get("/v1/batches/whatever/results", params={"format": "xml"}), 422, "query.format")
     _error(alice.submit(make_items("schema", 1, 1), idempotency_key="k" * 201), 422, "header.idempotency-key")
+
+
+def test_inline_councils_cannot_send_a_server_key_to_their_own_url(alice: Api, fake_ok: FakeOpenAIServer) -> None:
+    judge = fake_judge("inline", "openai/inline", fake_ok.base_url, api_key_env="OPENAI_API_KEY")
+    council = {"id": "mine", "aggregation": "mean", "judges": [judge]}
+    requests_before = fake_ok.count
+    _error(alice.submit(make_items("inline", 1, 1), council=council), 422, "council.judges.0.api_key_env")
+    _error(alice.http.post("/v1/estimate", json={"council": council, "items": make_items("inline", 1, 1)}), 422,
+           "council.judges.0.api_key_env")
+    assert fake_ok.count == requests_before
+
+    del judge["api_key_env"]  # an inline council on its own endpoint, without server secrets, is fine
+    r = alice.submit(make_items("inline", 1, 1), council=council)
+    assert r.status_code == 202, r.text
+    status, _ = alice.wait(r.json()["batch_id"])
+    assert status["status"] == "completed" and status["council"] == "mine" and status["abstentions"] == 0
