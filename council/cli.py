@@ -60,6 +60,8 @@ async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str,
 
 def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
     console = Console()
+    if not console.is_terminal:  # piped or logged: do not squeeze the tables into 80 columns
+        console = Console(width=160)
     council = load_council(args.council)
     local = _local_judges(council)
     if local and not getattr(args, "no_local_up", False):
