@@ -53,7 +53,10 @@ def fail(e: Exception) -> None:
 
 
 def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True) -> Scope:
-    """Sidebar choice of a dataset or batch (the first dataset by default); stops the page when none exists."""
+    """Sidebar choice of a dataset or batch; stops the page when none exists.
+
+    The first dataset is the default, unless the URL names one (``?dataset=NAME`` or ``?batch_id=ID``).
+    """
     try:
         ov = c.overview()
     except ApiError as e:
@@ -69,6 +72,9 @@ def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True) -> S
                 "page) or submit a batch (`POST /v1/batches`).")
         st.stop()
     labels = list(options)
+    if "scope" not in st.session_state:  # a link can name the scope: ?dataset=NAME or ?batch_id=ID
+        asked = {k: st.query_params[k] for k in ("dataset", "batch_id") if k in st.query_params}
+        st.session_state["scope"] = next((lb for lb, sc in options.items() if asked and sc == asked), labels[0])
     if st.session_state.get("scope") not in labels:
         st.session_state["scope"] = labels[0]
     label = st.sidebar.selectbox("Batch or dataset", labels, key="scope")
@@ -101,7 +107,10 @@ def download(df: pd.DataFrame, name: str, label: str | None = None) -> None:
 
 def table(df: pd.DataFrame, name: str, **kwargs: Any) -> None:
     """Show a table with its CSV download under it."""
-    st.dataframe(df, hide_index=True, **kwargs)
+    config = dict(kwargs.pop("column_config", {}) or {})
+    if "p_value" in df.columns:
+        config.setdefault("p_value", st.column_config.NumberColumn("p_value", format="%.2e"))
+    st.dataframe(df, hide_index=True, column_config=config, **kwargs)
     download(df, name)
 
 

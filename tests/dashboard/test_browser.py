@@ -30,7 +30,7 @@ README_IMG = Path(__file__).resolve().parents[2] / "docs" / "img" / "agreement.p
 
 # page url path -> texts that must be on it (title first); MentalAlign-only texts are added below
 PAGES: dict[str, list[str]] = {
-    "overview": ["Overview", "Batches", "Abstention rate per judge", "Datasets", "demo"],
+    "overview": ["Overview", "Batches", "Abstention rate per judge", "Datasets", "Download batches.csv"],
     "agreement": ["Agreement", "forest plot", "Reading the ICC", "Koo & Li", "Correlations, κ, α, CCC",
                   "Judge–judge agreement", "Human–human ceiling"],
     "bias": ["Bias", "Mean difference (rater − human)", "Bland–Altman", "Score distributions", "Source model",
@@ -60,26 +60,33 @@ def browser() -> Iterator[object]:
             shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_idle(page: object, timeout_ms: int = 120_000) -> None:
-    """Wait until Streamlit has finished the script run (no running indicator, no spinner)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-testid="stSpinner"]')
-                 && document.querySelector('[data-testid="stMainBlockContainer"] h1')""", timeout=timeout_ms)
-    page.wait_for_timeout(800)  # type: ignore[attr-defined] # let charts finish drawing before the screenshot
+def wait_idle(page: object, timeout_ms: int = 180_000) -> None:
+    """Wait until Streamlit has finished the page's script run.
+
+    ``dashboard/app.py`` draws a container keyed ``council-page-done`` (CSS class ``st-key-council-page-done``)
+    after the page, so its presence means the whole page was drawn; a page that stopped on an error never
+    draws it, and the wait fails with the page's text.
+    """
+    page.wait_for_selector(".st-key-council-page-done", state="attached", timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined] # let Vega charts and data grids paint
 
 
-def open_page(context: object, dash: Dashboard, path: str, scope_label: str | None = None) -> object:
-    """Open a page by URL (optionally choosing a scope in the sidebar) and wait until it is drawn."""
+def open_page(context: object, dash: Dashboard, path: str, query: str = "") -> object:
+    """Open a page by URL (``query`` may name the scope: ``?batch_id=...``) and wait until it is drawn."""
     page = context.new_page()  # type: ignore[attr-defined]
-    page.goto(f"{dash.url}/{path}", wait_until="domcontentloaded")
+    page.goto(f"{dash.url}/{path}{query}", wait_until="domcontentloaded")
     wait_idle(page)
-    if scope_label:
-        page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
-        page.get_by_role("option", name=scope_label).first.click()
-        wait_idle(page)
     return page
+
+
+def screenshot(page: object, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
+    height = page.evaluate(  # type: ignore[attr-defined]
+        "() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1500, "height": min(int(height) + 40, 12_000)})  # type: ignore[attr-defined]
+    page.wait_for_timeout(1000)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 1500, "height": 1000})  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("path", list(PAGES))
@@ -93,13 +100,14 @@ def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, sta
         assert h1.strip() == PAGES[path][0]
         expected = PAGES[path][1:]
         if path in ("agreement", "bias") and stack.mentalalign:
-            expected = [*expected, "human_expert"]
+            expected = [*expected, "human_expert"]  # the default scope is the MentalAlign dataset
         missing = [t for t in expected if t.lower() not in text.lower()]
         assert not missing, f"missing on {path}: {missing}\n{text[:3000]}"
+        assert page.locator('[data-testid="stDataFrame"]').count() >= 1  # type: ignore[attr-defined]
         if path in ("agreement", "bias", "leaderboard"):
             assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)  # type: ignore[attr-defined]
+        screenshot(page, ARTIFACTS / f"{path}.png")
         if path == "agreement" and os.environ.get("COUNCIL_UPDATE_README_IMG") == "1":
             README_IMG.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(README_IMG), full_page=False)  # type: ignore[attr-defined]
@@ -109,13 +117,13 @@ def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, sta
 
 def test_batch_items_page_shows_agents_and_disagreement(browser: object, dashboard: Dashboard, stack: Stack) -> None:
     """The demo batch on the Items page: context, candidates, each judge's ToM and domain outputs."""
-    page = open_page(browser, dashboard, "items", scope_label=f"batch · demo · {stack.batch_id}")
+    page = open_page(browser, dashboard, "items", query=f"?batch_id={stack.batch_id}")
     try:
         text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
         for expected in ("Candidate", "Each judge's reading of the context", "ToM hypotheses", "Domain checklist",
                          "Min. risk level"):
             assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
-        page.screenshot(path=str(ARTIFACTS / "items-batch.png"), full_page=True)  # type: ignore[attr-defined]
+        screenshot(page, ARTIFACTS / "items-batch.png")
     finally:
         page.close()  # type: ignore[attr-defined]
