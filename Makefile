@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo test test-fast lint clean browser dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,20 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/council demo
 
-test: install
-	COUNCIL_REQUIRE_LOCAL=1 $(BIN)/python -m pytest -q -ra
+test: install browser
+	COUNCIL_REQUIRE_LOCAL=1 COUNCIL_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra
+
+# Debian's Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium; no browser download)
+browser:
+	@command -v chromium >/dev/null || ( $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq \
+		--no-install-recommends chromium chromium-driver )
 
 test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not local_llm"
+
+dashboard: install
+	$(BIN)/council dashboard
 
 lint: install
 	$(BIN)/ruff check judges council protocols dashboard tests bench
