@@ -17,7 +17,7 @@ RISKS = ["none", "low", "moderate", "high", "imminent"]
 
 
 def _highlight(df: pd.DataFrame, column: str, threshold: float) -> object:
-    return df.style.apply(lambda r: ["background-color: #ffd6d6" if pd.notna(r[column]) and r[column] >= threshold
+    return df.style.format(precision=2).apply(lambda r: ["background-color: #ffd6d6" if pd.notna(r[column]) and r[column] >= threshold
                                      else "" for _ in r], axis=1)
 
 
