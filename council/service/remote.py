@@ -34,13 +34,10 @@ class RemoteGate:
     def __init__(self, core: Any, judge: JudgeSpec) -> None:
         self.core = core
         self.limits = limit_spec(judge)
-        self._holding = False
 
     async def enter(self, cache_key: str, tags: CallTags, estimated_tokens: int) -> CachedReply | None:
         """Cached reply, or a slot of the shared limits after the batch's budget allowed the call."""
-        cached = await self.core.enter.remote(cache_key, tags, self.limits, estimated_tokens)
-        self._holding = cached is None
-        return cached
+        return await self.core.enter.remote(cache_key, tags, self.limits, estimated_tokens)
 
     @asynccontextmanager
     async def attempt(self, estimated_tokens: int) -> AsyncIterator[None]:
@@ -48,8 +45,15 @@ class RemoteGate:
         yield
 
     async def exit(self, record: CallRecord | None) -> None:
-        """Record the call durably and give the slot back (both in one round trip)."""
-        await self.core.exit.remote(record, self.limits[0] if self._holding else None)
+        """Record the call durably and give the slot back (both in one round trip).
+
+        One gate serves all of a judge's concurrent calls, so whether this call holds a slot is read from the
+        call itself: a cache hit took none and always has a record; a paid call (or an abandoned one, None)
+        took one. A flag on the gate would be overwritten by the next call's enter and leak slots until the
+        judge's calls all wait forever.
+        """
+        holds_slot = record is None or not record.cache_hit
+        await self.core.exit.remote(record, self.limits[0] if holds_slot else None)
 
 
 class LimiterState:
