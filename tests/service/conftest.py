@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from judges.testing import FakeOpenAIServer
-from tests.service.harness import Api, Service, ServiceConfig, fake_judge, write_keys
+from tests.service.harness import Api, Service, ServiceConfig, fake_judge, leftovers, reap_session, write_keys
 
 ORDER = {"service_isolated": 0, "service": 1, "service_fuzz": 2}
 """Run order inside tests/service: own-cluster tests, then the shared service, then fuzzing."""
@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Reorder only this directory's tests, within the slots they already hold."""
     here = Path(__file__).parent
-    slots = [i for i, item in enumerate(items) if here in Path(str(item.fspath)).parents]
+    slots = [i for i, item in enumerate(items) if here in item.path.parents]
 
     def rank(item: pytest.Item) -> int:
         names = {m.name for m in item.iter_markers()}
@@ -51,6 +51,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ordered = sorted((items[i] for i in slots), key=rank)  # stable: file order within a group
     for slot, item in zip(slots, ordered, strict=True):
         items[slot] = item
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    """After the session, no process of any service or Ray node the tests started may still run."""
+    yield
+    left = leftovers()
+    for sid in left:
+        reap_session(sid)  # a pid that is a live process's session id is never reused: these are ours
+    assert not left, f"processes outlived their tests (killed now): {left}"
 
 
 def _marked_outcome(body: dict[str, Any], _nth: int) -> str | None:

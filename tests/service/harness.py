@@ -4,7 +4,8 @@ Every process we start gets its own session (``start_new_session=True``). Ray's 
 session of whoever started them, and its workers change their process group but not their session, so
 "every process whose session id is ours" is exactly the Ray instance we started — never another Ray on
 this machine (which ``ray stop --force`` would kill too). Teardown kills those processes by id and
-checks that none survives.
+checks that none survives. Linux never hands out a pid that is still a live process's session id, so
+killing by session id cannot hit an unrelated process.
 
 Each Ray instance gets its own short temp dir (``RAY_TMPDIR``; Ray's unix socket paths must stay
 under ~107 bytes) and its own token (``RAY_AUTH_MODE=token`` with a random ``RAY_AUTH_TOKEN``), so it
@@ -63,6 +64,43 @@ def short_tmpdir(prefix: str) -> Path:
 # ---------------------------------------------------------------- processes by session
 
 
+SESSIONS: list[int] = []
+"""Every session this harness started (checked for leftovers at the end of the test session)."""
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter (``R``, ``S``, ``Z`` ...) or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2]
+
+
+def alive(pid: int) -> bool:
+    """True while the process runs (a zombie, dead but not yet reaped, does not count)."""
+    return _state(pid) not in (None, "Z")
+
+
+def spawn(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a new session with stdout and stderr to ``log``; remember the session."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=str(cwd) if cwd else None, start_new_session=True)
+    SESSIONS.append(proc.pid)
+    return proc
+
+
+def end_session(proc: subprocess.Popen[bytes], grace_s: float = 0.0) -> None:
+    """SIGTERM the leader and give the session ``grace_s`` to exit, SIGKILL the rest, then reap the leader."""
+    try:
+        if grace_s and alive(proc.pid):
+            os.kill(proc.pid, signal.SIGTERM)
+        reap_session(proc.pid, grace_s)
+    finally:
+        proc.wait(10)
+
+
 def session_pids(sid: int) -> list[int]:
     """Pids of every live process in session ``sid`` (read from /proc)."""
     pids = []
@@ -109,6 +147,19 @@ def reap_session(sid: int, grace_s: float = 0.0) -> None:
         if wait_session_gone(sid, 5):
             return
     raise RuntimeError(f"processes of session {sid} survived SIGKILL: {session_pids(sid)}")
+
+
+def leftovers() -> dict[int, list[str]]:
+    """Processes still alive in any session this harness started: session id → their command lines."""
+    found: dict[int, list[str]] = {}
+    for sid in SESSIONS:
+        for pid in session_pids(sid):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            found.setdefault(sid, []).append(f"{pid}: {cmd[:120]}")
+    return found
 
 
 def ray_env(ray_tmp: Path, token: str) -> dict[str, str]:
@@ -175,21 +226,18 @@ class Service:
         env["COUNCIL_HOME"] = str(cfg.home)
         # ``python -m council.cli`` rather than the console script: same code, and a naive ``pkill -f "council
         # serve"`` run by someone else on a shared machine does not take the test's service down
-        cmd = [sys.executable, "-m", "council.cli", "serve", "--host", "127.0.0.1", "--port", str(cfg.port), "--db", str(cfg.db),
-               "--api-keys-file", str(cfg.keys_file), "--councils", str(cfg.councils_file), "--no-local-judges",
-               "--metrics-port", str(cfg.metrics_port), *cfg.extra_args]
+        cmd = [sys.executable, "-m", "council.cli", "serve", "--host", "127.0.0.1", "--port", str(cfg.port),
+               "--db", str(cfg.db), "--api-keys-file", str(cfg.keys_file), "--councils", str(cfg.councils_file),
+               "--no-local-judges", "--metrics-port", str(cfg.metrics_port), *cfg.extra_args]
         if cfg.address:
             cmd += ["--address", cfg.address]
         self.starts += 1
         self.log_path = cfg.home / f"serve-{self.starts}.log"
-        log = open(self.log_path, "wb")  # noqa: SIM115 - the child writes it for its whole life
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, cwd=str(cfg.home), start_new_session=True)
-        log.close()
+        self.proc = spawn(cmd, self.log_path, env, cfg.home)
         try:
             self._wait_ready()
         except BaseException:
-            self.stop(grace_s=0)
+            self.crash()
             raise
         return self
 
@@ -203,8 +251,8 @@ class Service:
                     self.url = line.split("=", 1)[1].strip()
                     self._wait_healthy()
                     return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"council serve exited with {self.proc.returncode}:\n{_tail(self.log_path)}")
+            if not alive(self.proc.pid):
+                raise RuntimeError(f"council serve exited before it was ready:\n{_tail(self.log_path)}")
             time.sleep(0.5)
         raise TimeoutError(f"council serve not ready after {STARTUP_TIMEOUT_S:.0f} s:\n{_tail(self.log_path)}")
 
@@ -226,23 +274,15 @@ class Service:
         """SIGTERM (serve shuts down, the store is closed), then SIGKILL whatever of the session is left."""
         if self.proc is None:
             return
-        if grace_s and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                pass
-        reap_session(self.sid, grace_s=min(grace_s, 10))
-        self.proc.wait(5)
-        self.proc = None
+        proc, self.proc = self.proc, None
+        end_session(proc, grace_s)
 
     def crash(self) -> None:
         """SIGKILL every process of the service at once (driver, Ray daemons, Serve replicas): a machine crash."""
         if self.proc is None:
             return
-        reap_session(self.sid)
-        self.proc.wait(5)
-        self.proc = None
+        proc, self.proc = self.proc, None
+        end_session(proc)
 
     def cleanup(self, graceful: bool = True) -> None:
         """Stop (or kill) and remove the Ray temp dir (keep ``home``: logs and the store, for post-mortems)."""
@@ -271,21 +311,19 @@ class RayCluster:
         self.ray_tmp = short_tmpdir("acc")
         self.token = secrets.token_hex(32)
         self.env = ray_env(self.ray_tmp, self.token)
-        self.sids: list[int] = []
+        self.leaders: list[subprocess.Popen[bytes]] = []
         self.address = ""
 
     def _ray_start(self, name: str, args: list[str]) -> None:
+        """``ray start --block``: the command stays alive (its node's session leader) until we stop the node."""
         log = self.workdir / f"ray-start-{name}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([str(BIN / "ray"), "start", *args], stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
-        self.sids.append(proc.pid)
-        try:
-            code = proc.wait(STARTUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            code = None
-        if code != 0:
-            raise RuntimeError(f"ray start ({name}) failed ({code}):\n{_tail(log)}")
+        proc = spawn([str(BIN / "ray"), "start", "--block", *args], log, self.env)
+        self.leaders.append(proc)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            if not alive(proc.pid) or time.monotonic() > deadline:
+                raise RuntimeError(f"ray start ({name}) failed:\n{_tail(log)}")
+            time.sleep(0.5)
 
     def start(self, node_resources: Iterable[dict[str, float]]) -> RayCluster:
         """Start the head with the first resources, one more node per further entry; every port explicit."""
@@ -308,24 +346,30 @@ class RayCluster:
 
     def nodes(self) -> dict[str, dict[str, float]]:
         """Alive node id → its resources, asked from the cluster by a short-lived driver (in its own session)."""
-        script = ("import json, ray; ray.init(address=%r, logging_level='ERROR'); "
-                  "print('NODES=' + json.dumps({n['NodeID']: n['Resources'] for n in ray.nodes() if n['Alive']}))"
-                  % self.address)
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=self.env,
-                             timeout=120, start_new_session=True)
-        for line in out.stdout.splitlines():
+        script = (f"import json, ray; ray.init(address={self.address!r}, logging_level='ERROR'); "
+                  "print('NODES=' + json.dumps({n['NodeID']: n['Resources'] for n in ray.nodes() if n['Alive']}))")
+        log = self.workdir / "ray-nodes.log"
+        proc = spawn([sys.executable, "-c", script], log, self.env)
+        try:
+            deadline = time.monotonic() + 120
+            while alive(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            end_session(proc)
+        for line in log.read_text(errors="replace").splitlines():
             if line.startswith("NODES="):
                 return dict(json.loads(line[len("NODES="):]))
-        raise RuntimeError(f"could not list the cluster's nodes:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+        raise RuntimeError(f"could not list the cluster's nodes:\n{_tail(log)}")
 
     def stop(self) -> None:
         """SIGKILL every process of every node (by session), verify none survives, drop the temp dir."""
         errors = []
-        for sid in self.sids:
+        for proc in reversed(self.leaders):  # the worker node first, then the head
             try:
-                reap_session(sid)
-            except RuntimeError as e:
+                end_session(proc)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
                 errors.append(str(e))
+        self.leaders = []
         shutil.rmtree(self.ray_tmp, ignore_errors=True)
         if errors:
             raise RuntimeError("; ".join(errors))
@@ -361,7 +405,8 @@ def fake_judge(judge_id: str, model: str, api_base: str, **overrides: Any) -> di
     return {**spec, **overrides}
 
 
-def make_items(tag: str, n: int, k: int = 2, *, marker: Callable[[int, int], str] | None = None) -> list[dict[str, Any]]:
+def make_items(tag: str, n: int, k: int = 2, *,
+               marker: Callable[[int, int], str] | None = None) -> list[dict[str, Any]]:
     """``n`` items with ``k`` candidates each; ``tag`` makes every prompt unique to the test (no cache sharing).
 
     ``marker(i, j)`` may add a word to candidate j of item i (a fake-server outcome hook can key on it).

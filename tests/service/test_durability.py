@@ -87,8 +87,9 @@ def _check_store(db_path: Path, fake: FakeOpenAIServer) -> None:
         expected_calls = CALLS + outputs[2]  # an output that failed its checks cost one repair re-prompt
 
         # the ledger: every cache key paid once; the second run re-read the first run's calls from the cache
-        calls = db.execute("SELECT call_id, run_id, cache_key, cache_hit, cached_from, model, request->'messages' AS messages "
-                           "FROM llm_calls WHERE batch_id = ? AND error IS NULL", [batch_id]).df()
+        calls = db.execute("SELECT call_id, run_id, cache_key, cache_hit, cached_from, model, "
+                           "request->'messages' AS messages FROM llm_calls WHERE batch_id = ? AND error IS NULL",
+                           [batch_id]).df()
         paid = calls[~calls.cache_hit]
         assert paid.cache_key.is_unique and len(paid) == expected_calls
         first_paid = paid[paid.run_id == first_run]

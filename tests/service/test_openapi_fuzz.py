@@ -32,38 +32,44 @@ pytestmark = [pytest.mark.service, pytest.mark.service_fuzz]
 EXAMPLES = int(os.environ.get("COUNCIL_FUZZ_EXAMPLES", "15"))
 
 
+def _fuzz(operation: Any, mode: GenerationMode, url: str, auth: dict[str, str], failures: list[str]) -> int:
+    """Send up to EXAMPLES generated requests for one operation; collect every 5xx; return how many were sent."""
+    sent = 0
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def call(case: Any) -> None:
+        nonlocal sent
+        response = case.call(base_url=url, headers=auth, timeout=60)
+        sent += 1
+        if response.status_code >= 500:  # what schemathesis' not_a_server_error checks; collected, not raised
+            failures.append(f"{operation.label} ({mode.value}) → {response.status_code} {response.text[:300]}"
+                            f"\n  {case.as_curl_command(headers={'Authorization': 'Bearer $KEY'})}"[:3000])
+
+    try:
+        call()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise
+        # nothing to make invalid (an operation without parameters or body)
+    return sent
+
+
 def test_no_input_makes_the_service_fail(service: Service, api_keys: dict[str, str]) -> None:
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json", timeout=30)
     auth = {"Authorization": f"Bearer {api_keys['alice']}"}
-    failures: list[str] = []
-    sent: dict[str, int] = {}
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert {"POST /v1/batches", "GET /v1/batches/{batch_id}/results"} <= {op.label for op in operations}
     operations = [op for op in operations if re.search(os.environ.get("COUNCIL_FUZZ_OPERATIONS", ""), op.label)]
 
-    for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            def call(case: Any) -> None:
-                response = case.call(base_url=service.url, headers=auth, timeout=60)
-                sent[operation.label] = sent.get(operation.label, 0) + 1
-                if response.status_code >= 500:  # what schemathesis' not_a_server_error checks; collected
-                    failures.append(f"{operation.label} ({mode.value}) → {response.status_code} {response.text[:300]}"
-                                    f"\n  {case.as_curl_command(headers={'Authorization': 'Bearer $KEY'})}"[:3000])
-
-            try:
-                call()
-            except Unsatisfiable:
-                if mode is GenerationMode.POSITIVE:
-                    raise
-                # nothing to make invalid (an operation without parameters or body)
+    failures: list[str] = []
+    sent = {op.label: sum(_fuzz(op, mode, service.url, auth, failures)
+                          for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)) for op in operations}
 
     by_operation: dict[str, list[str]] = {}
     for failure in failures:
         by_operation.setdefault(failure.split(" → ")[0], []).append(failure)
     summary = [f"{op}: {len(found)} × 5xx, e.g.\n" + "\n".join(found[:2]) for op, found in by_operation.items()]
     assert not failures, "\n\n".join(summary)
-    assert all(n > 0 for n in sent.values()) and len(sent) == len(operations), sent
+    assert all(n > 0 for n in sent.values()), sent

@@ -1,0 +1,64 @@
+"""RemoteGate (a judge replica's side of the core's cache and limits) without Ray: slots are given back per call.
+
+Regression: one gate serves all of a judge's concurrent calls; a flag on the gate said whether "the" call
+held a slot, so a cache hit entering between a paid call's enter and exit made the paid call keep its
+slot forever. A resumed batch (half cache hits) then hung once every slot had leaked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from council.service.remote import RemoteGate
+from judges.client.records import CachedReply, CallRecord, CallTags
+from judges.types import JudgeSpec
+
+
+class _Method:
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def remote(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+
+class FakeCore:
+    """The two handle methods the gate calls; slots counted per limiter key."""
+
+    def __init__(self, cached_keys: set[str]) -> None:
+        self.cached_keys = cached_keys
+        self.held: dict[str, int] = {}
+        self.enter = _Method(self._enter)
+        self.exit = _Method(self._exit)
+
+    async def _enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
+        await asyncio.sleep(0)
+        if cache_key in self.cached_keys:
+            return CachedReply(call_id="c0", text="{}", prompt_tokens=1, completion_tokens=1)
+        self.held[limits[0]] = self.held.get(limits[0], 0) + 1
+        return None
+
+    async def _exit(self, record: CallRecord | None, limiter_key: str | None) -> None:
+        await asyncio.sleep(0)
+        if limiter_key is not None:
+            self.held[limiter_key] -= 1
+
+
+def _record(key: str, cache_hit: bool) -> CallRecord:
+    return CallRecord(call_id=key, tags=CallTags(judge_id="j", agent="tom"), model="openai/m", cache_key=key,
+                      request={}, response_text="{}", cache_hit=cache_hit, attempts=0 if cache_hit else 1)
+
+
+async def test_interleaved_hits_and_misses_give_every_slot_back() -> None:
+    core = FakeCore(cached_keys={"hit"})
+    gate = RemoteGate(core, JudgeSpec(id="j", model="openai/m", api_base="http://x/v1"))
+    tags = CallTags(judge_id="j", agent="tom")
+
+    assert await gate.enter("miss", tags, 10) is None  # a paid call takes a slot ...
+    assert await gate.enter("hit", tags, 10) is not None  # ... a cache hit enters meanwhile ...
+    await gate.exit(_record("hit", cache_hit=True))
+    await gate.exit(_record("miss", cache_hit=False))  # ... and the paid call still gives its slot back
+    assert await gate.enter("miss-2", tags, 10) is None
+    await gate.exit(None)  # an abandoned paid call (cancelled) gives it back too
+    assert set(core.held.values()) == {0}
