@@ -98,9 +98,10 @@ def test_submit_progress_and_results_in_three_formats(alice: Api) -> None:
     assert {t["abstention"] for t in garbled_traces} == {"invalid_output"}
     assert all(t["output"] is None for t in garbled_traces)
     assert all(t["output"] for t in traces if t["abstention"] is None)
-    # per judge and context: ToM + domain + one scoring call per candidate; one repair re-prompt for each output
-    # that failed its checks once (the fake's random answers sometimes do), and for each garbage reply
-    repairs = sum(bool(t["repaired"]) for t in traces) + len(JUDGES)
+    # per judge and context: ToM + domain + one scoring call per candidate, and a repair re-prompt for every
+    # output that needed one: the garbage replies, and any random answer that failed its checks once
+    assert all(t["repaired"] for t in garbled_traces)
+    repairs = sum(bool(t["repaired"]) for t in traces)
     assert progress["calls_made"] == len(JUDGES) * 3 * (2 + 2) + repairs
 
 

@@ -1,7 +1,7 @@
 """Schemathesis against the running service's own OpenAPI spec, with a valid key: no input gives a 5xx.
 
 Every operation of ``/openapi.json`` gets a bounded number of generated requests, valid ones (positive
-mode) and invalid ones (negative mode): ``COUNCIL_FUZZ_EXAMPLES`` per operation and mode (default 15),
+mode) and invalid ones (negative mode): ``COUNCIL_FUZZ_EXAMPLES`` per operation and mode (default 10),
 derandomized, no shrinking. Every 5xx is collected with a curl reproducer (schemathesis'
 ``not_a_server_error``, applied by hand so that one failing operation does not hide the others). Runs last
 in the session: batches it manages to submit keep running in the background.
@@ -29,7 +29,7 @@ from tests.service.harness import Service
 
 pytestmark = [pytest.mark.service, pytest.mark.service_fuzz]
 
-EXAMPLES = int(os.environ.get("COUNCIL_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("COUNCIL_FUZZ_EXAMPLES", "10"))
 
 
 def _fuzz(operation: Any, mode: GenerationMode, url: str, auth: dict[str, str], failures: list[str]) -> int:
