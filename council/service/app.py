@@ -107,7 +107,8 @@ class Core:
         self.views = ViewsService(self.store)
         self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
                                 max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
-                                max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics)
+                                max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics,
+                                allowed_api_bases=tuple(self.settings.allowed_api_bases))
         if self.settings.start_local_judges:
             asyncio.get_running_loop().run_in_executor(None, self._start_local_judges)
         resumed = await self.core.resume_unfinished()

@@ -44,6 +44,8 @@ class ServiceArgs(BaseModel):
     retry_multiplier: float = Field(1.0, ge=0, description="First back-off in seconds between LLM call attempts.")
     worker_resources: dict[str, float] = Field(default_factory=dict,
                                                description="Custom Ray resources each judge replica requires.")
+    allowed_api_bases: list[str] = Field(default_factory=list, description="URL prefixes inline councils may "
+                                         "send prompts to (named councils are the operator's and unrestricted).")
     bootstrap_local_key: bool = Field(False, description="With no keys configured, create one for owner 'local' "
                                       "and save it to $COUNCIL_HOME/local_api_key (single-machine use).")
 

@@ -52,7 +52,7 @@ class CouncilCore:
 
     def __init__(self, store: Store, executor: JudgeExecutor, councils: dict[str, CouncilSpec | Callable[[], CouncilSpec]],
                  *, max_items: int = 10_000, max_candidates: int = 32, max_items_in_flight: int = 64,
-                 metrics: Any = None) -> None:
+                 metrics: Any = None, allowed_api_bases: tuple[str, ...] = ()) -> None:
         self.store = store
         self.executor = executor
         self._councils = councils
@@ -60,6 +60,7 @@ class CouncilCore:
         self.max_candidates = max_candidates
         self.max_items_in_flight = max_items_in_flight
         self.metrics = metrics
+        self.allowed_api_bases = allowed_api_bases
         self.limits = LimiterState()
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._guards: dict[str, BatchGuard] = {}
@@ -106,6 +107,11 @@ class CouncilCore:
                     raise RequestError("an inline council cannot send a key from the server's environment to its "
                                        "own api_base; ask the operator for a named council",
                                        field=f"council.judges.{i}.api_key_env")
+                if judge.api_base and not any(judge.api_base.startswith(p) for p in self.allowed_api_bases):
+                    # prompts must not go to arbitrary URLs the service can reach (SSRF)
+                    raise RequestError(f"api_base {judge.api_base!r} is not allowed for inline councils; the "
+                                       "operator allows: " + (", ".join(self.allowed_api_bases) or "none"),
+                                       field=f"council.judges.{i}.api_base")
             return spec
         if spec not in self._councils:
             raise RequestError(f"unknown council {spec!r}; named councils: {', '.join(sorted(self._councils))}",
