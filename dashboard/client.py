@@ -2,8 +2,9 @@
 
 Configured by ``COUNCIL_URL`` (default ``http://127.0.0.1:8000``) and ``COUNCIL_API_KEY`` (default: the
 key ``council serve`` saved for the local owner), so the same app works against a remote cluster. GET
-answers are cached by Streamlit (``st.cache_data``, keyed by URL, key and parameters) for ``CACHE_TTL_S``;
-the service caches the computation itself per data version, so a reload never recomputes statistics.
+answers are cached by Streamlit for ``CACHE_TTL_S`` (keyed by URL, key and parameters; ``st.cache_resource``,
+so a hit hands out the parsed answer without copying it: pages treat answers as read-only); the service
+caches the computation itself per data version, so a reload never recomputes statistics.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _raise_for(r: httpx.Response) -> None:
         raise ApiError(r.text[:500], r.status_code) from None
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL_S, show_spinner=False, max_entries=256)
 def _cached_get(url: str, key: str | None, path: str, params: tuple[tuple[str, Any], ...]) -> Any:
     try:
         r = httpx.get(url + path, params=dict(params), headers=_headers(key), timeout=TIMEOUT_S)

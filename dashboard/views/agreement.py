@@ -16,6 +16,7 @@ from dashboard.common import (
     ICC_BANDS,
     KOO_LI,
     api,
+    download,
     fail,
     icc_band,
     keep,
@@ -97,8 +98,7 @@ def render() -> None:
         wide = lv[lv["statistic"].isin(TABLE_STATS)].pivot_table(
             index=["attribute", "rater"], columns="statistic", values="value", sort=False).reset_index()
         table(wide[[c for c in ["attribute", "rater", *TABLE_STATS] if c in wide.columns]], "agreement_statistics")
-        with st.expander("All records (every statistic with its CI, n, k and CI method)"):
-            table(lv, "agreement_records")
+        download(lv, "agreement_records", "Download every record (all statistics with CI, n, k, CI method) as CSV")
 
     st.subheader("Judge–judge agreement")
     pairs = pd.DataFrame(ag["pairwise"])

@@ -60,22 +60,23 @@ def browser() -> Iterator[object]:
             shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_idle(page: object, timeout_ms: int = 180_000) -> None:
+def wait_idle(page: object, path: str, timeout_ms: int = 180_000) -> None:
     """Wait until Streamlit has finished the page's script run.
 
-    ``dashboard/app.py`` draws a container keyed ``council-page-done`` (CSS class ``st-key-council-page-done``)
-    after the page, so its presence means the whole page was drawn; a page that stopped on an error never
-    draws it, and the wait fails with the page's text.
+    ``dashboard/app.py`` draws a container keyed ``council-page-done-<page>`` (CSS class
+    ``st-key-council-page-done-<page>``) after the page, so its presence means the whole page was drawn; a
+    page that stopped on an error never draws it, and the wait fails.
     """
-    page.wait_for_selector(".st-key-council-page-done", state="attached", timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.wait_for_selector(f".st-key-council-page-done-{path}", state="attached", timeout=timeout_ms)  # type: ignore[attr-defined]
     page.wait_for_timeout(1500)  # type: ignore[attr-defined] # let Vega charts and data grids paint
 
 
 def open_page(context: object, dash: Dashboard, path: str, query: str = "") -> object:
     """Open a page by URL (``query`` may name the scope: ``?batch_id=...``) and wait until it is drawn."""
     page = context.new_page()  # type: ignore[attr-defined]
-    page.goto(f"{dash.url}/{path}{query}", wait_until="domcontentloaded")
-    wait_idle(page)
+    route = "" if path == "overview" else path  # the default page lives at "/" (/overview is "page not found")
+    page.goto(f"{dash.url}/{route}{query}", wait_until="domcontentloaded")
+    wait_idle(page, path)
     return page
 
 
@@ -96,6 +97,7 @@ def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, sta
     try:
         text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
+        assert page.locator("[role=dialog]").count() == 0, text[:3000]  # type: ignore[attr-defined] # e.g. page not found
         h1 = page.locator("h1").first.inner_text()  # type: ignore[attr-defined]
         assert h1.strip() == PAGES[path][0]
         expected = PAGES[path][1:]
