@@ -37,8 +37,8 @@ def main() -> None:
         if st.button("Refresh data", help="forget cached answers and ask the service again"):
             clear_cache()
     page.run()
-    # the last element of every complete run (CSS class st-key-council-page-done-<page title in lower case>): browser tests and
-    # the benchmark wait for it; a page that stops on an error never draws it
+    # the last element of every complete run (CSS class st-key-council-page-done-<page title, lower case>):
+    # browser tests and the benchmark wait for it; a page that stops on an error never draws it
     st.container(key=f"council-page-done-{page.title.lower()}").caption("")
 
 

@@ -12,8 +12,9 @@ __all__ = ["bland_altman", "forest", "heatmap", "histogram", "ranking"]
 
 
 def forest(df: pd.DataFrame, *, x_title: str, bands: bool = False, zero: bool = False) -> alt.FacetChart:
-    """Point estimates with CI bars: one row per rater, one panel per attribute (``rater, attribute, value,
-    ci_low, ci_high, n``).
+    """Point estimates with CI bars: one row per rater, one panel per attribute.
+
+    ``df`` has ``rater, attribute, value, ci_low, ci_high, n``.
 
     ``bands`` draws the Koo & Li (2016) ICC thresholds 0.5, 0.75 and 0.9; ``zero`` a line at 0.
     """

@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard.client import ApiError, Client, client
 
-__all__ = ["ICC_BANDS", "KOO_LI", "Scope", "api", "download", "fail", "icc_band", "keep", "pick_attributes", "pick_judges",
-           "scope_picker", "table"]
+__all__ = ["ICC_BANDS", "KOO_LI", "Scope", "api", "download", "fail", "icc_band", "keep", "pick_attributes",
+           "pick_judges", "scope_picker", "table"]
 
 ICC_BANDS = (
     (0.5, "poor", "below 0.5: poor — the judge's scores say little about the human's"),

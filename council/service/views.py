@@ -139,8 +139,10 @@ def _compared(p: Prepared) -> list[str]:
 
 
 def bias_view(p: Prepared, attribute: str | None = None) -> dict[str, Any]:
-    """Bias diagnostics (source model, self-preference, length, run spread), Bland–Altman points of one
-    attribute (binned) and the score distributions of every rater (the ceiling effect).
+    """Bias diagnostics, Bland–Altman points and score distributions.
+
+    Source-model bias, self-preference, length and run spread records; binned Bland–Altman points of one
+    attribute; the score distributions of every rater (the ceiling effect).
     """
     s = p.scope
     full = add_composites(p.frame, s.composites)

@@ -46,8 +46,9 @@ async def agreement(
     n_boot: Annotated[int, Query(ge=0, le=2000)] = 0,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Agreement with the human reference of every judge and the council, raw and calibrated, per attribute
-    and composite, item and system level (six ICC forms with CIs, correlations, κ, α, CCC, bias ...), the
+    """Agreement of every judge and the council (raw and calibrated) with the human reference.
+
+    Per attribute and composite, item and system level (six ICC forms with CIs, correlations, κ, α, CCC, bias ...), the
     human–human ceiling when present, and pairwise judge–judge records. ``n_boot`` > 0 adds
     cluster-bootstrap CIs over contexts.
     """
@@ -62,7 +63,9 @@ async def bias(
     batch_id: BatchId = None,
     attribute: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Source-model, self-preference, length and run-spread bias records; binned Bland–Altman points of one
+    """Bias records, binned Bland–Altman points and score histograms.
+
+    Source-model, self-preference, length and run-spread bias records; Bland–Altman points of one
     attribute; score histograms of every rater and attribute.
     """
     return await _call(request, "bias", owner, dataset, batch_id, attribute)
@@ -78,8 +81,9 @@ async def leaderboard(
     n_boot: Annotated[int, Query(ge=10, le=5000)] = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Responders ranked by a rater's mean score per attribute and composite, with seeded cluster-bootstrap
-    CIs over contexts, rank intervals, and whether each rank is separable from the next.
+    """Responders ranked by a rater's mean score per attribute and composite.
+
+    With seeded cluster-bootstrap CIs over contexts, rank intervals, and whether each rank is separable from the next.
     """
     return await _call(request, "leaderboard", owner, dataset, batch_id, rater, n_boot, seed)
 
@@ -88,7 +92,9 @@ async def leaderboard(
 async def items(
     request: Request, owner: Owner, dataset: Dataset = None, batch_id: BatchId = None
 ) -> dict[str, Any]:
-    """A batch's items with judge disagreement (spread, SD), risk level and abstentions, or a dataset's
+    """Items ranked for human review.
+
+    A batch's items with judge disagreement (spread, SD), risk level and abstentions, or a dataset's
     contexts with judge disagreement: what a human should review first.
     """
     return await _call(request, "items", owner, dataset, batch_id)
@@ -98,7 +104,9 @@ async def items(
 async def item(
     request: Request, item_id: str, owner: Owner, dataset: Dataset = None, batch_id: BatchId = None
 ) -> dict[str, Any]:
-    """One item: context, candidates, each judge's ToM and domain outputs, scores, rationales (batch); or
-    one context's scores by every rater (dataset).
+    """One item in detail.
+
+    Context, candidates, each judge's ToM and domain outputs, scores, rationales (batch); or one
+    context's scores by every rater (dataset).
     """
     return await _call(request, "item", owner, item_id, dataset, batch_id)

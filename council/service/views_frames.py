@@ -48,8 +48,10 @@ class Prepared(NamedTuple):
 
 
 def data_version(store: Store, scope: Scope) -> str:
-    """A string that changes whenever the data behind a scope's views changes (new ratings, judgments,
-    calibrations, applications); cache keys include it, so nothing stale is ever served.
+    """Return a string that changes whenever the data behind a scope's views changes.
+
+    New ratings, judgments, calibrations or applications change it; cache keys include it, so nothing stale
+    is ever served.
     """
     col = "dataset" if scope.kind == "dataset" else "batch_id"
     row = store.query(

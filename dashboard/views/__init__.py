@@ -1,2 +1,4 @@
-"""One module per dashboard page; each exposes ``render()`` (not named pages/: Streamlit would treat that folder as
-its own multipage app)."""
+"""One module per dashboard page; each exposes ``render()``.
+
+Not named ``pages/``: Streamlit would treat a folder of that name as its own multipage app.
+"""

@@ -36,7 +36,7 @@ FORM_HELP = ("ICC(A,1): absolute agreement of one judge with the human (a consta
 
 def _band_reading(icc: pd.DataFrame) -> pd.DataFrame:
     out = icc[["attribute", "rater", "value", "ci_low", "ci_high"]].copy()
-    out["band"] = out["value"].map(icc_band)
+    out.insert(3, "band", out["value"].map(icc_band))
     out["CI spans"] = [f"{icc_band(lo)} … {icc_band(hi)}" for lo, hi in zip(out["ci_low"], out["ci_high"], strict=True)]
     return out
 

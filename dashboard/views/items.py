@@ -17,8 +17,11 @@ RISKS = ["none", "low", "moderate", "high", "imminent"]
 
 
 def _highlight(df: pd.DataFrame, column: str, threshold: float) -> object:
-    return df.style.format(precision=2).apply(lambda r: ["background-color: #ffd6d6" if pd.notna(r[column]) and r[column] >= threshold
-                                     else "" for _ in r], axis=1)
+    def shade(row: pd.Series) -> list[str]:
+        hot = pd.notna(row[column]) and row[column] >= threshold
+        return ["background-color: #ffd6d6" if hot else "" for _ in row]
+
+    return df.style.format(precision=2).apply(shade, axis=1)
 
 
 def _filtered(items: pd.DataFrame, batch: bool) -> pd.DataFrame:

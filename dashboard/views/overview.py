@@ -21,7 +21,8 @@ def render() -> None:
     cols = st.columns(4)
     cols[0].metric("Batches", len(batches))
     cols[1].metric("Datasets", len(datasets))
-    cols[2].metric("Tokens", f"{int(batches[['prompt_tokens', 'completion_tokens']].sum().sum()) if len(batches) else 0:,}")
+    tokens = int(batches[["prompt_tokens", "completion_tokens"]].sum().sum()) if len(batches) else 0
+    cols[2].metric("Tokens", f"{tokens:,}")
     cols[3].metric("Cost (USD)", f"{float(batches['cost_usd'].sum()) if len(batches) else 0.0:.4f}")
 
     st.subheader("Batches")
