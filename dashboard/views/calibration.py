@@ -6,6 +6,8 @@ attaching to a batch to ``POST /v1/calibrations/{id}/apply``; a council file nam
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +15,19 @@ from dashboard.client import ApiError, Client
 from dashboard.common import api, fail, table
 
 METHODS = ["ridge-mm", "ridge", "mean-mm", "linear", "isotonic"]
+
+
+def _optional_columns(content: str, fmt: str, constant_rater: bool) -> dict[str, str | None] | None:
+    """Map the optional columns the file has (context, responder, length, sample) to themselves."""
+    first = content.splitlines()[0] if content.strip() else ""
+    if fmt == "jsonl":
+        names = set(json.loads(first)) if first.startswith("{") else set()
+    else:
+        names = {c.strip() for c in first.split(",")}
+    found: dict[str, str | None] = {c: c for c in ("context", "responder", "length", "sample") if c in names}
+    if constant_rater:
+        found["rater"] = None
+    return found or None
 
 
 def _upload(c: Client, ov: dict) -> None:
@@ -30,8 +45,10 @@ def _upload(c: Client, ov: dict) -> None:
                            help="long: target, rater, attribute, score; wide: one column per attribute")
     rater = st.text_input("Rater (when the file has no rater column)", value="")
     if st.button("Import", disabled=f is None or not where):
-        body = {**where, "format": "jsonl" if f.name.endswith(".jsonl") else "csv", "layout": layout,
-                "content": f.getvalue().decode("utf-8"), "rater": rater or None}
+        content = f.getvalue().decode("utf-8")
+        fmt = "jsonl" if f.name.endswith(".jsonl") else "csv"
+        body = {**where, "format": fmt, "layout": layout, "content": content, "rater": rater or None,
+                "columns": _optional_columns(content, fmt, bool(rater))}
         try:
             report = c.post("/v1/ratings", {k: v for k, v in body.items() if v is not None})
         except ApiError as e:
