@@ -60,17 +60,43 @@ def start_service(url: str, extra: list[str], log_path: Path, timeout: float = 3
     raise RuntimeError(f"council serve not ready after {timeout:.0f} s; log {log_path}")
 
 
-def stop_group(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    """SIGTERM the process group we started (it is the child's own session), then SIGKILL what is left."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _session_pids(sid: int) -> list[int]:
+    """Live processes whose session id is ``sid`` (Ray's workers leave the group but stay in the session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2:].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(entry))
+    return pids
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM the service we started (it shuts Serve and Ray down), then SIGKILL whatever of its session is left.
+
+    The service runs in its own session, so this never touches another Ray instance on the machine.
+    """
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(grace)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            pass
+    for pid in _session_pids(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if proc.poll() is None:
+        proc.wait(10)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
@@ -96,11 +122,20 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
            "--server.port", str(args.port), "--server.address", args.address,
            "--browser.gatherUsageStats", "false"]
     print(f"dashboard: http://{args.address}:{args.port}  (service {url})", flush=True)
+    # SIGTERM ends us like Ctrl-C does, so the finally below stops Streamlit and the service we started
+    signal.signal(signal.SIGTERM, _interrupt)
+    app = subprocess.Popen(cmd, env=env)
     try:
-        return subprocess.call(cmd, env=env)
+        return app.wait()
     except KeyboardInterrupt:
         return 0
     finally:
+        if app.poll() is None:
+            app.terminate()
+            try:
+                app.wait(20)
+            except subprocess.TimeoutExpired:
+                app.kill()
         if service is not None:
             stop_group(service)
 
