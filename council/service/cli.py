@@ -65,7 +65,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
     """Collect the limits and replica resources given on the command line (unset ones keep their defaults)."""
     given = {"max_body_bytes": args.max_body_bytes, "max_items": args.max_items,
-             "max_candidates": args.max_candidates, "worker_resources": args.judge_replica_resources}
+             "max_candidates": args.max_candidates, "worker_resources": args.judge_replica_resources,
+             "allowed_api_bases": args.allow_api_base}
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -101,6 +102,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (413 above)")
     serve.add_argument("--max-items", type=int, default=None, help="items per batch (422 above)")
     serve.add_argument("--max-candidates", type=int, default=None, help="candidates per item (422 above)")
+    serve.add_argument("--allow-api-base", action="append", default=None, metavar="URL_PREFIX",
+                       help="URL prefix inline councils may send prompts to (repeatable; none by default)")
     serve.add_argument("--judge-replica-resources", type=_json_resources, default=None, metavar="JSON",
                        help='custom Ray resources each judge replica requires, e.g. \'{"judge_slot": 1}\' '
                             "(give each node one judge_slot to put one replica per node)")

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from council.store.migrations import migrate
 from council.types import Batch, BatchItem, CouncilSpec
@@ -51,10 +52,10 @@ _JUDGMENT_COLUMNS = ["batch_id", "item_id", "candidate_id", "judge_id", "attribu
 
 def _insert(db: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows: list[list[Any]],
             conflict: str) -> None:
-    """Insert rows through one DataFrame scan (far faster in DuckDB than row-by-row executemany)."""
+    """Insert rows through one Arrow scan (far faster in DuckDB than row-by-row executemany)."""
     if not rows:
         return
-    frame = pd.DataFrame(rows, columns=columns).astype(object)  # noqa: F841 - scanned by name below
+    frame = pa.table({c: pa.array([row[i] for row in rows]) for i, c in enumerate(columns)})  # noqa: F841
     names = ", ".join(columns)
     db.execute(f"INSERT OR {conflict} INTO {table} ({names}) SELECT {names} FROM frame")
 

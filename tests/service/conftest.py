@@ -123,7 +123,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, api_keys: dict[str, str], 
     """The shared running service (two judge replicas, small limits); stopped and reaped after the session."""
     limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
     config = service_config(tmp_path_factory.mktemp("service"), api_keys,
-                            councils(fake_ok.base_url, fake_flaky.base_url), ["--judge-replicas=2", *limits])
+                            councils(fake_ok.base_url, fake_flaky.base_url),
+                            ["--judge-replicas=2", *limits, f"--allow-api-base={fake_ok.base_url}"])
     svc = Service(config).start()
     try:
         yield svc

@@ -147,7 +147,10 @@ def test_limits_and_schema_errors_name_the_field(alice: Api) -> None:
     _error(alice.submit(make_items("schema", 1, 1), idempotency_key="k" * 201), 422, "header.idempotency-key")
 
 
-def test_inline_councils_cannot_send_a_server_key_to_their_own_url(alice: Api, fake_ok: FakeOpenAIServer) -> None:
+def test_inline_councils_cannot_send_a_server_key_to_their_own_url(alice: Api, fake_ok: FakeOpenAIServer,
+                                                                   fake_flaky: FakeOpenAIServer) -> None:
+    elsewhere = {"id": "mine", "judges": [fake_judge("inline", "openai/inline", fake_flaky.base_url)]}
+    _error(alice.submit(make_items("inline", 1, 1), council=elsewhere), 422, "council.judges.0.api_base")
     judge = fake_judge("inline", "openai/inline", fake_ok.base_url, api_key_env="OPENAI_API_KEY")
     council = {"id": "mine", "aggregation": "mean", "judges": [judge]}
     requests_before = fake_ok.count
@@ -156,7 +159,7 @@ def test_inline_councils_cannot_send_a_server_key_to_their_own_url(alice: Api, f
            "council.judges.0.api_key_env")
     assert fake_ok.count == requests_before
 
-    del judge["api_key_env"]  # an inline council on its own endpoint, without server secrets, is fine
+    del judge["api_key_env"]  # an inline council on an allowed endpoint, without server secrets, is fine
     r = alice.submit(make_items("inline", 1, 1), council=council)
     assert r.status_code == 202, r.text
     status, _ = alice.wait(r.json()["batch_id"])
