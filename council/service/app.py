@@ -81,7 +81,7 @@ class ServeExecutor:
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
         judgment, node_id = await self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
-        self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
+        await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
         return judgment
 
 

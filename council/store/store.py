@@ -7,11 +7,9 @@ everything else goes through it. The store is also the judges' :class:`~judges.c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -20,9 +18,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from council.store.migrations import migrate
+from council.store.writer import GroupWriter, Rows
 from council.types import Batch, BatchItem, CouncilSpec
 from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.pipeline import ContextJudgment
@@ -40,24 +38,24 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-_CALL_COLUMNS = ["call_id", "run_id", "batch_id", "item_id", "candidate_id", "judge_id", "agent", "model",
+def _call_rows(records: list[CallRecord]) -> Rows:
+    rows = [[
+        r.call_id, r.tags.run_id, r.tags.batch_id, r.tags.item_id, r.tags.candidate_id, r.tags.judge_id,
+        r.tags.agent, r.model, r.tags.prompt_version, r.cache_key, _json(r.request), r.response_text,
+        r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.attempts, r.cache_hit,
+        r.cached_from, r.error, r.error_kind, r.created_at] for r in records]
+    return Rows("llm_calls", _CALL_COLUMNS, rows, "IGNORE", 1)
+
+
+_CALL_COLUMNS = ("call_id", "run_id", "batch_id", "item_id", "candidate_id", "judge_id", "agent", "model",
                  "prompt_version", "cache_key", "request", "response_text", "prompt_tokens", "completion_tokens",
-                 "cost_usd", "latency_ms", "attempts", "cache_hit", "cached_from", "error", "error_kind", "created_at"]
-_OUTPUT_COLUMNS = ["batch_id", "item_id", "judge_id", "agent", "candidate_id", "sample", "output", "abstention",
-                   "detail", "calls", "repaired", "run_id", "created_at"]
-_JUDGMENT_COLUMNS = ["batch_id", "item_id", "candidate_id", "judge_id", "attribute_id", "sample", "score",
+                 "cost_usd", "latency_ms", "attempts", "cache_hit", "cached_from", "error", "error_kind", "created_at")
+_OUTPUT_COLUMNS = ("batch_id", "item_id", "judge_id", "agent", "candidate_id", "sample", "output", "abstention",
+                   "detail", "calls", "repaired", "run_id", "created_at")
+_JUDGMENT_COLUMNS = ("batch_id", "item_id", "candidate_id", "judge_id", "attribute_id", "sample", "score",
                      "calibrated_score", "rationale", "quote", "abstention", "detail", "protocol_hash", "run_id",
-                     "created_at"]
-
-
-def _insert(db: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows: list[list[Any]],
-            conflict: str) -> None:
-    """Insert rows through one Arrow scan (far faster in DuckDB than row-by-row executemany)."""
-    if not rows:
-        return
-    frame = pa.table({c: pa.array([row[i] for row in rows]) for i, c in enumerate(columns)})  # noqa: F841
-    names = ", ".join(columns)
-    db.execute(f"INSERT OR {conflict} INTO {table} ({names}) SELECT {names} FROM frame")
+                     "created_at")
+_UNIT_COLUMNS = ("batch_id", "item_id", "judge_id", "run_id", "node_id", "finished_at")
 
 
 class Store:
@@ -70,18 +68,14 @@ class Store:
         self.db = duckdb.connect(self.path)
         self._lock = threading.RLock()
         migrate(self.db)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
-        self._wdb: duckdb.DuckDBPyConnection | None = None
-        self._pending_calls: list[tuple[CallRecord, asyncio.Future[None]]] = []
-        self._drain: asyncio.Task[None] | None = None
+        self._writer = GroupWriter(self.db, after_commit=self._committed)
         # this store is the only writer of llm_calls, so the set of cacheable keys can live in memory
         self._cached_keys: set[str] = {row[0] for row in self.db.execute(
             "SELECT DISTINCT cache_key FROM llm_calls WHERE response_text IS NOT NULL AND NOT cache_hit").fetchall()}
 
     def close(self) -> None:
         """Close the connections (checkpointing the file)."""
-        self._writer.submit(lambda: self._wdb.close() if self._wdb is not None else None).result()
-        self._writer.shutdown()
+        self._writer.close()
         with self._lock:
             self.db.close()
 
@@ -175,57 +169,23 @@ class Store:
         return CachedReply(call_id=row[0], text=row[1], prompt_tokens=row[2], completion_tokens=row[3])
 
     async def record_call(self, record: CallRecord) -> None:
-        """Store one call durably; returns once it is committed.
-
-        Calls that arrive while a commit is in flight are committed together by the writer thread (group
-        commit): DuckDB pays ~10 ms per commit, so one commit per call would cap a busy service at ~100
-        calls/s, while no reply is ever used before its record is on disk.
-        """
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self._pending_calls.append((record, done))
-        if self._drain is None or self._drain.done():
-            self._drain = loop.create_task(self._drain_calls())
-        await done
-
-    async def _drain_calls(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._pending_calls:
-            batch, self._pending_calls = self._pending_calls, []
-            try:
-                await loop.run_in_executor(self._writer, self._write_calls, [r for r, _ in batch])
-            except Exception as e:  # noqa: BLE001 - handed to every waiting caller
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(e)
-            else:
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(None)
-
-    def _writer_db(self) -> duckdb.DuckDBPyConnection:
-        """The writer thread's own connection to the same database (DuckDB is safe across cursors)."""
-        if self._wdb is None:
-            self._wdb = self.db.cursor()
-        return self._wdb
-
-    def _write_calls(self, records: list[CallRecord]) -> None:
-        rows = [[
-            r.call_id, r.tags.run_id, r.tags.batch_id, r.tags.item_id, r.tags.candidate_id, r.tags.judge_id,
-            r.tags.agent, r.model, r.tags.prompt_version, r.cache_key, _json(r.request), r.response_text,
-            r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.attempts, r.cache_hit,
-            r.cached_from, r.error, r.error_kind, r.created_at] for r in records]
-        _insert(self._writer_db(), "llm_calls", _CALL_COLUMNS, rows, "IGNORE")
-        self._cached_keys.update(r.cache_key for r in records if r.response_text is not None and not r.cache_hit)
+        """Store one call durably; returns once it is committed (group commit, see :mod:`.writer`)."""
+        await self._writer.write([_call_rows([record])])
 
     def record_calls(self, records: list[CallRecord]) -> None:
-        """Store call records in one statement (synchronously, on the writer thread)."""
-        self._writer.submit(self._write_calls, records).result()
+        """Store call records (synchronously)."""
+        self._writer.write_now([_call_rows(records)])
+
+    def _committed(self, parts: list[Rows]) -> None:
+        """After a commit: successful calls become cache entries (read by misses without a query)."""
+        for part in parts:
+            if part.table == "llm_calls":
+                hit, text, key = (_CALL_COLUMNS.index(c) for c in ("cache_hit", "response_text", "cache_key"))
+                self._cached_keys.update(row[key] for row in part.rows if row[text] is not None and not row[hit])
 
     # ------------------------------------------------------------ results
 
-    def _judgment_rows(self, batch_id: str, run_id: str, judgment: ContextJudgment,
-                       protocol: Protocol) -> tuple[list[list[Any]], list[list[Any]]]:
+    def _judgment_rows(self, batch_id: str, run_id: str, judgment: ContextJudgment, protocol: Protocol) -> list[Rows]:
         now, item, judge = _now(), judgment.context_id, judgment.judge_id
         outputs = [[batch_id, item, judge, name, "", 0, outcome] for name, outcome in
                    (("tom", judgment.tom), ("domain", judgment.domain)) if outcome is not None]
@@ -237,30 +197,18 @@ class Store:
             [batch_id, item, c.candidate_id, judge, s.attribute, c.sample, s.score, None, s.rationale, s.quote,
              s.abstention, s.detail, protocol.content_hash, run_id, now]
             for c in judgment.candidates for s in c.attribute_scores(protocol)]
-        return output_rows, judgment_rows
-
-    def _write_judgment(self, rows: tuple[list[list[Any]], list[list[Any]]]) -> None:
-        db = self._writer_db()
-        db.execute("BEGIN TRANSACTION")
-        try:
-            _insert(db, "agent_outputs", _OUTPUT_COLUMNS, rows[0], "REPLACE")
-            _insert(db, "judgments", _JUDGMENT_COLUMNS, rows[1], "REPLACE")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        return [Rows("agent_outputs", _OUTPUT_COLUMNS, output_rows, "REPLACE", 6),
+                Rows("judgments", _JUDGMENT_COLUMNS, judgment_rows, "REPLACE", 6)]
 
     def save_context_judgment(self, batch_id: str, run_id: str, judgment: ContextJudgment,
                               protocol: Protocol) -> None:
         """Store one judge's agent outputs and attribute judgments for one context (idempotent)."""
-        rows = self._judgment_rows(batch_id, run_id, judgment, protocol)
-        self._writer.submit(self._write_judgment, rows).result()
+        self._writer.write_now(self._judgment_rows(batch_id, run_id, judgment, protocol))
 
     async def write_context_judgment(self, batch_id: str, run_id: str, judgment: ContextJudgment,
                                      protocol: Protocol) -> None:
-        """:meth:`save_context_judgment` without blocking the event loop."""
-        rows = self._judgment_rows(batch_id, run_id, judgment, protocol)
-        await asyncio.get_running_loop().run_in_executor(self._writer, self._write_judgment, rows)
+        """:meth:`save_context_judgment` without blocking the event loop (group commit)."""
+        await self._writer.write(self._judgment_rows(batch_id, run_id, judgment, protocol))
 
     def run_counts(self, run_id: str) -> dict[str, Any]:
         """Calls made, served from cache and failed in a run, with tokens and cost."""
@@ -273,11 +221,10 @@ class Store:
         keys = ("calls_made", "calls_cached", "calls_failed", "prompt_tokens", "completion_tokens", "cost_usd")
         return dict(zip(keys, row, strict=True))
 
-    def record_unit(self, batch_id: str, item_id: str, judge_id: str, run_id: str, node_id: str) -> None:
+    async def record_unit(self, batch_id: str, item_id: str, judge_id: str, run_id: str, node_id: str) -> None:
         """Remember which (Ray) node ran one (item, judge) unit of a run."""
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO unit_runs VALUES (?, ?, ?, ?, ?, ?)",
-                            [batch_id, item_id, judge_id, run_id, node_id, _now()])
+        await self._writer.write([Rows("unit_runs", _UNIT_COLUMNS, [[batch_id, item_id, judge_id, run_id, node_id,
+                                                                     _now()]], "REPLACE", 4)])
 
     def judgment_counts(self, batch_id: str) -> dict[str, int]:
         """Attribute judgments stored for a batch, and how many are abstentions."""
