@@ -91,7 +91,8 @@ def main() -> int:
                 baseline = [new_tab_time(ctx, f"{dash.url}/", "overview") for _ in range(5)]
                 ctx.close()
         nav, tab, base = statistics.median(navs), statistics.median(tabs), statistics.median(baseline)
-        print("\n[Agreement page, dataset mentalalign: ICC forest plot, bands, tables, heatmap; 7 raters x 9 attributes]")
+        print("\n[Agreement page, dataset mentalalign: ICC forest plot, bands, tables, heatmap; "
+              "7 raters x 9 attributes]")
         print(f"  first load (new tab; cold service and dashboard caches): {first:.2f} s")
         print(f"  after the first load, in-app navigation Overview -> Agreement: median {nav:.2f} s "
               f"({', '.join(f'{r:.2f}' for r in navs)})")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -28,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 
-def start(cmd: list[str], env: dict[str, str], marker: str, log: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+def start(cmd: list[str], env: dict[str, str], marker: str, log: Path,
+          timeout: float = 180) -> tuple[subprocess.Popen, str]:
     """Start a process in its own group and wait for the line ``marker=<value>`` in its output."""
     out = log.open("w")
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -128,11 +128,35 @@ async def run_in_process(args: argparse.Namespace, fake_url: str, tmp: Path) -> 
 
     store = Store(tmp / "inproc.duckdb")
     batch = Batch.model_validate({"items": batch_items(args.contexts, args.k)})
-    council, protocol = parse_council({"id": "bench", **council_spec(fake_url, args.concurrency)}), load_protocol("epitome")
+    council = parse_council({"id": "bench", **council_spec(fake_url, args.concurrency)})
+    protocol = load_protocol("epitome")
     batch_id = prepare_batch(store, batch, protocol, council)
     t0 = time.perf_counter()
     summary = await run_batch(store, batch_id, batch, protocol, council, LocalExecutor(store))
     return {"elapsed": time.perf_counter() - t0, "calls": summary.calls_made}
+
+
+async def litellm_alone(args: argparse.Namespace, fake_url: str, seconds: float = 20.0) -> float:
+    """Calls/s that bare litellm.acompletion sustains here at the same concurrency (no agents, no store, no Ray):
+    the CPU ceiling any design on this machine runs into."""
+    from judges.client import adapter
+    from judges.types import JudgeSpec
+
+    spec = JudgeSpec(id="raw", model="openai/fake-raw", api_base=fake_url, structured_output="prompt")
+    messages = [{"role": "user", "content": "x " * 1500}]
+    await adapter.complete(spec, messages, None)  # warm up
+    done = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        while time.perf_counter() < stop_at:
+            await adapter.complete(spec, messages, None)
+            done += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*[loop() for _ in range(args.concurrency)])
+    return done / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -151,17 +175,20 @@ def main() -> None:
             args.port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        # --choice first: every answer passes our checks, so no repair calls blur the count
         fake, fake_url = start([PY, "-m", "judges.testing.fake_openai", "--port", "0", "--latency-ms",
-                                str(args.latency_ms)], dict(os.environ), "FAKE_OPENAI_URL", tmp / "fake.log")
+                                str(args.latency_ms), "--choice", "first"], dict(os.environ), "FAKE_OPENAI_URL",
+                               tmp / "fake.log")
         try:
             served = run_service(args, fake_url, tmp)
             local = None if args.skip_in_process else asyncio.run(run_in_process(args, fake_url, tmp))
+            ceiling = None if args.skip_in_process else asyncio.run(litellm_alone(args, fake_url))
         finally:
             stop(fake)
-    report(args, served, local)
+    report(args, served, local, ceiling)
 
 
-def report(args: argparse.Namespace, served: dict, local: dict | None) -> None:
+def report(args: argparse.Namespace, served: dict, local: dict | None, ceiling: float | None) -> None:
     """Print the results with their ratios and bounds."""
     progress = served["status"]["progress"]
     calls = progress["calls_made"]
@@ -183,6 +210,9 @@ def report(args: argparse.Namespace, served: dict, local: dict | None) -> None:
         local_rate = local["calls"] / local["elapsed"]
         print(f"in-process run_batch: {local['elapsed']:.1f} s, {local_rate:.1f} calls/s; serve/in-process = "
               f"{rate / local_rate:.2f}")
+    if ceiling is not None:
+        print(f"bare litellm.acompletion in one process at concurrency {args.concurrency}: {ceiling:.1f} calls/s "
+              f"({ceiling / bound:.2f} of the bound); serve/bare litellm = {rate / ceiling:.2f}")
     print(f"service RSS (MB): start {rss[0]:.0f}, after warm-up {warm:.0f}, peak {max(rss):.0f}, end {rss[-1]:.0f}; "
           f"growth after warm-up {(rss[-1] - warm) / warm * 100:+.1f}%")
 

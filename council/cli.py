@@ -50,8 +50,8 @@ async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str,
                             total=len(batch.items) * len(council.judges))
 
         def advance(done: int, total: int, judgment: object) -> None:
-            bar.update(task, completed=done,
-                       description=f"{getattr(judgment, 'judge_id', '')} finished {getattr(judgment, 'context_id', '')}")
+            judge, context = getattr(judgment, "judge_id", ""), getattr(judgment, "context_id", "")
+            bar.update(task, completed=done, description=f"{judge} finished {context}")
 
         summary = await run_batch(store, batch_id, batch, protocol, council, executor, progress=advance)
     print_batch_tables(console, store, batch_id, council)

@@ -45,13 +45,13 @@ class LocalExecutor:
     """Runs judge pipelines in this process, one :class:`ModelClient` per judge."""
 
     def __init__(self, ledger: CallLedger | None, *, limiter_factory: LimiterFactory | None = None,
-                 retry: RetryPolicy = RetryPolicy(), guard: CallGuard | None = None,
+                 retry: RetryPolicy | None = None, guard: CallGuard | None = None,
                  pipeline: JudgePipeline | None = None,
                  gate_factory: Callable[[JudgeSpec], CallGate] | None = None) -> None:
         self.ledger = ledger
         self.gate_factory = gate_factory
         self.limiter_factory = limiter_factory or local_limiter_factory()
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.guard = guard
         self.pipeline = pipeline or JudgePipeline()
         self._clients: dict[str, ModelClient] = {}

@@ -17,7 +17,9 @@ __all__ = ["print_batch_tables", "print_run_line"]
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}".rstrip("0").rstrip(".")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _judge_cell(row: pd.Series | None) -> Text:

@@ -16,6 +16,22 @@ from judges.client.model import ModelClient, RetryPolicy  # imports the adapter,
 from judges.client.records import CallLedger, MemoryLedger
 from judges.testing import FakeOpenAIServer
 from judges.types import Candidate, Context, JudgeSpec, Turn
+from tests.service.harness import leftovers, reap_session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    """After the session, no process of any service or Ray node the tests started may still run.
+
+    Defined here, at the root, so it is set up before and torn down after every other session fixture
+    (the dashboard stack, the shared service): it checks what is left once they have all stopped.
+    """
+    yield
+    left = leftovers()
+    for sid in left:
+        reap_session(sid)  # a pid that is a live process's session id is never reused: these are ours
+    assert not left, f"processes outlived their tests (killed now): {left}"
+
 
 NO_BACKOFF = RetryPolicy(multiplier=0.0, max_wait=10.0)
 """Exponential back-off of zero; a provider's Retry-After is still honoured (up to max_wait)."""

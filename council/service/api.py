@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from council.analysis import AnalysisError, NotFoundError
 from council.service.config import hash_key
 from council.service.core import NotFound, RequestError
-from council.analysis import AnalysisError, NotFoundError
 from council.service.schemas import (
     AgreementRequest,
     ApplyCalibration,
@@ -46,6 +46,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 413 once its body is known to exceed the limit."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -241,8 +242,10 @@ async def datasets(request: Request, owner: Owner) -> list[dict[str, Any]]:
 
 @router.post("/v1/agreement", status_code=201, tags=["agreement"])
 async def agreement(request: Request, body: AgreementRequest, owner: Owner) -> dict[str, Any]:
-    """Compute and store an agreement (or bias) report: flat records naming rater, reference, attribute,
-    level, statistic (e.g. "ICC(A,1)"), value, CI, n, k."""
+    """Compute and store an agreement (or bias) report.
+
+    Flat records naming rater, reference, attribute, level, statistic (e.g. "ICC(A,1)"), value, CI, n, k.
+    """
     return await _analysis_call(request, "agreement", owner, body)
 
 
@@ -279,8 +282,10 @@ async def calibration(request: Request, calibration_id: str, owner: Owner) -> di
 @router.post("/v1/calibrations/{calibration_id}/apply", tags=["calibrations"])
 async def apply_calibration(request: Request, calibration_id: str, body: ApplyCalibration,
                             owner: Owner) -> dict[str, Any]:
-    """Write the calibration's scores beside the raw ones of one of your batches (councils naming a
-    calibration get this automatically for new batches)."""
+    """Write the calibration's scores beside the raw ones of one of your batches.
+
+    Councils naming a calibration get this automatically for new batches.
+    """
     return await _analysis_call(request, "apply", owner, calibration_id, body.batch_id)
 
 

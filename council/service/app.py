@@ -16,20 +16,20 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from council.run import LocalExecutor
-from council.service.api import make_api
 from council.service.analysis_api import AnalysisService
-from council.service.views import ViewsService
+from council.service.api import make_api
 from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
-from judges.local.models import council_home
 from council.service.core import CouncilCore
 from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import RemoteGate
 from council.service.schemas import ProtocolSummary
+from council.service.views import ViewsService
 from council.spec import default_council, parse_council
 from council.store.store import Store
 from judges.client.adapter import _litellm
 from judges.client.model import RetryPolicy
 from judges.client.records import CallTags
+from judges.local.models import council_home
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Context, JudgeSpec
 from protocols import Protocol

@@ -32,7 +32,8 @@ class ServiceArgs(BaseModel):
 
     db_path: str = Field(default_factory=lambda: str(council_home() / "service.duckdb"),
                          description="DuckDB file owned by the core deployment (the single writer).")
-    api_keys_file: str | None = Field(None, description="YAML list of {owner, sha256}; default $COUNCIL_HOME/api_keys.yaml")
+    api_keys_file: str | None = Field(
+        None, description="YAML list of {owner, sha256}; default $COUNCIL_HOME/api_keys.yaml")
     judge_replicas: int = Field(2, ge=1, description="Replicas of the judge worker deployment.")
     judge_replica_cpus: float = Field(0.5, gt=0, description="CPUs reserved per judge replica.")
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above).")

@@ -50,7 +50,8 @@ class RequestError(ValueError):
 class CouncilCore:
     """Batches, protocols and the call ledger of the service, over one :class:`Store`."""
 
-    def __init__(self, store: Store, executor: JudgeExecutor, councils: dict[str, CouncilSpec | Callable[[], CouncilSpec]],
+    def __init__(self, store: Store, executor: JudgeExecutor,
+                 councils: dict[str, CouncilSpec | Callable[[], CouncilSpec]],
                  *, max_items: int = 10_000, max_candidates: int = 32, max_items_in_flight: int = 64,
                  metrics: Any = None, allowed_api_bases: tuple[str, ...] = ()) -> None:
         self.store = store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -217,7 +217,7 @@ def migrate(db: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = 
         db.execute("BEGIN TRANSACTION")
         try:
             apply(db)
-            db.execute("INSERT INTO _migrations VALUES (?, ?)", [name, datetime.now(timezone.utc)])
+            db.execute("INSERT INTO _migrations VALUES (?, ?)", [name, datetime.now(UTC)])
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")

@@ -7,7 +7,7 @@ for library use without a database. The judge layer never imports the store.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,7 +86,7 @@ class CallRecord(BaseModel):
     """Error message when the call failed after retries."""
     error_kind: str | None = None
     """Error kind (rate_limit, server_error, timeout ...)."""
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     """When the call finished."""
 
 

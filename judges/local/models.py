@@ -95,7 +95,7 @@ def _sha256(path: Path) -> str:
 
 
 def _assemble(model: LocalModel, target: Path) -> None:
-    parts = [_package_file(p, f) for p, f in zip(model.packages, model.files)]
+    parts = [_package_file(p, f) for p, f in zip(model.packages, model.files, strict=True)]
     tmp = target.with_suffix(".partial")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("wb") as out:

@@ -1,7 +1,7 @@
 """The DuckDB store: migrations, idempotent writes, the call ledger, and batch-file validation."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -60,7 +60,7 @@ def _record(key, text, cache_hit=False, minutes=0):
     return CallRecord(call_id=f"{key}-{text}-{cache_hit}", tags=CallTags(judge_id="j", agent="tom"),
                       model="m", cache_key=key, request={"messages": []}, response_text=text, cache_hit=cache_hit,
                       prompt_tokens=10, completion_tokens=5,
-                      created_at=datetime(2026, 1, 1, 0, minutes, tzinfo=timezone.utc))
+                      created_at=datetime(2026, 1, 1, 0, minutes, tzinfo=UTC))
 
 
 async def test_ledger_serves_the_earliest_successful_reply():

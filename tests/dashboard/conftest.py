@@ -1,8 +1,9 @@
 """Fixtures of the dashboard tests: one real stack (service + MentalAlign + demo batch) shared by all of them.
 
-See :mod:`tests.dashboard.stack`. The stack is built once per session; the heavy views (agreement, bias,
-leaderboard on MentalAlign) are computed once here, so every test measures page logic and rendering on
-warm service caches, as a user sees them after the first load.
+See :mod:`tests.dashboard.stack`. The stack is built once for this package and stopped after it, before
+the service tests start their own Ray. The heavy views (agreement, bias, leaderboard on MentalAlign) are
+computed once here, so every test measures page logic and rendering on warm service caches, as a user
+sees them after the first load.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def warm(stack: Stack) -> None:
             assert r.status_code == 200, (path, scope, r.text)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running service with MentalAlign (when present), a calibration and the judged demo batch."""
     with running_stack(tmp_path_factory.mktemp("dashboard")) as s:
@@ -61,7 +62,7 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """``streamlit run dashboard/app.py`` against the stack."""
     with running_dashboard(stack.service.url, stack.key, tmp_path_factory.mktemp("st") / "streamlit.log") as d:

@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.local_llm, pytest.mark.timeout(1800)]
 
 def two_context_batch() -> Batch:
     demo = read_batch(DEMO_BATCH)
-    items = [BatchItem(id=i.id, context=i.context, candidates=[c for c in i.candidates if c.id in ("empathic", "unsafe")])
+    keep = ("empathic", "unsafe")
+    items = [BatchItem(id=i.id, context=i.context, candidates=[c for c in i.candidates if c.id in keep])
              for i in demo.items[:2]]
     return Batch(items=items, name="integration")
 

@@ -1,6 +1,6 @@
 """Fixtures for the HTTP tests: fake providers in this process, the real service (``council serve``) as a subprocess.
 
-One service is shared by most tests (session scope): Ray Serve with two judge replicas, its own Ray
+One service is shared by most tests (package scope): Ray Serve with two judge replicas, its own Ray
 instance and DuckDB file, councils on two in-process fake OpenAI servers — ``fake2`` (always answers)
 and ``flaky2`` (30 % of calls fail: 429, 500, 503, timeouts, garbage). Tests that crash a service or
 build a two-node cluster start their own and run first, so two Ray instances never compete for the two
@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from judges.testing import FakeOpenAIServer
-from tests.service.harness import Api, Service, ServiceConfig, fake_judge, leftovers, reap_session, write_keys
+from tests.service.harness import Api, Service, ServiceConfig, fake_judge, write_keys
 
 ORDER = {"service_isolated": 0, "service": 1, "service_fuzz": 2}
 """Run order inside tests/service: own-cluster tests, then the shared service, then fuzzing."""
@@ -53,16 +53,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[slot] = item
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_leftover_processes() -> Iterator[None]:
-    """After the session, no process of any service or Ray node the tests started may still run."""
-    yield
-    left = leftovers()
-    for sid in left:
-        reap_session(sid)  # a pid that is a live process's session id is never reused: these are ours
-    assert not left, f"processes outlived their tests (killed now): {left}"
-
-
 def _marked_outcome(body: dict[str, Any], _nth: int) -> str | None:
     """Outcome hook of the fake servers: markers in a candidate's text force a failure of its scoring calls."""
     text = json.dumps(body.get("messages", []))
@@ -73,14 +63,14 @@ def _marked_outcome(body: dict[str, Any], _nth: int) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_ok() -> Iterator[FakeOpenAIServer]:
     """A fake provider that answers every call with schema-valid JSON (20 ms), except marked candidates."""
     with FakeOpenAIServer(latency_ms=20, seed=7, outcome_hook=_marked_outcome) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_flaky() -> Iterator[FakeOpenAIServer]:
     """A fake provider failing 30 % of calls: 429 (Retry-After 0.05 s), 500, 503, hangs, garbage, empty replies."""
     with FakeOpenAIServer(latency_ms=10, failure_rate=0.3, retry_after=0.05, hang_s=10, seed=1,
@@ -89,7 +79,7 @@ def fake_flaky() -> Iterator[FakeOpenAIServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_keys() -> dict[str, str]:
     """A fresh key per owner for this session."""
     return {"alice": f"ac_alice_{secrets.token_hex(8)}", "bob": f"ac_bob_{secrets.token_hex(8)}"}
@@ -117,10 +107,10 @@ def service_config(home: Path, keys: dict[str, str], council_data: dict[str, Any
                          councils_file=home / "councils.yaml", extra_args=extra_args or [], address=address)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service(tmp_path_factory: pytest.TempPathFactory, api_keys: dict[str, str], fake_ok: FakeOpenAIServer,
             fake_flaky: FakeOpenAIServer) -> Iterator[Service]:
-    """The shared running service (two judge replicas, small limits); stopped and reaped after the session."""
+    """The shared running service (two judge replicas, small limits); stopped and reaped after this package."""
     limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
     config = service_config(tmp_path_factory.mktemp("service"), api_keys,
                             councils(fake_ok.base_url, fake_flaky.base_url),
