@@ -215,13 +215,13 @@ def lin_ccc(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> Estimate:
         return Estimate(statistic="ccc", value=_NAN, n=n)
     p = 2 * sxy / denom
     lo = hi = _NAN
-    if sxx > 0 and syy > 0 and abs(p) < 1:
-        r = sxy / np.sqrt(sxx * syy)
+    r = sxy / np.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
+    if r != 0 and abs(p) < 1:  # Lin's standard error divides by r: no CI for uncorrelated or constant ratings
         u = (mx - my) / (sxx * syy) ** 0.25
         var = (
             (1 - r**2) * p**2 * (1 - p**2) / r**2 + 2 * p**3 * (1 - p) * u**2 / r - 0.5 * p**4 * u**4 / r**2
         ) / (n - 2)
-        if var >= 0 and r != 0:
+        if var >= 0:
             z, se = np.arctanh(p), np.sqrt(var) / (1 - p**2)
             q = stats.norm.ppf(1 - alpha / 2)
             lo, hi = float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
