@@ -29,7 +29,7 @@ PY = sys.executable
 
 def start(cmd: list[str], env: dict[str, str], marker: str, log: Path,
           timeout: float = 180) -> tuple[subprocess.Popen, str]:
-    """Start a process in its own group and wait for the line ``marker=<value>`` in its output."""
+    """Start a process in its own session and wait for the line ``marker=<value>`` in its output."""
     out = log.open("w")
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.time() + timeout
@@ -73,13 +73,13 @@ def council_spec(fake_url: str, concurrency: int, judges: int = 3) -> dict:
 
 
 def service_rss_mb(root_pid: int) -> float:
-    """Resident memory of a process group (the service with its Ray processes), from /proc."""
+    """Resident memory of a session (the service with all its Ray processes, replicas included), from /proc."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if os.getpgid(int(entry.name)) != root_pid:
+            if os.getsid(int(entry.name)) != root_pid:
                 continue
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -87,6 +87,31 @@ def service_rss_mb(root_pid: int) -> float:
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
     return total / 1024
+
+
+def service_cpu_s(root_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the processes of a session, by a short name of their role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) != root_pid:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+        role = cmd.split()[0].rsplit("/", 1)[-1] if cmd else "?"
+        if cmd.startswith("ray::"):
+            role = cmd.split()[0].split(".")[0]
+        elif "council.cli serve" in cmd:
+            role = "council serve (driver)"
+        elif len(cmd.split()) > 1 and cmd.split()[1].endswith(".py"):
+            role = cmd.split()[1].rsplit("/", 1)[-1]
+        used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def run_service(args: argparse.Namespace, fake_url: str, tmp: Path) -> dict:
@@ -103,6 +128,7 @@ def run_service(args: argparse.Namespace, fake_url: str, tmp: Path) -> dict:
         with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
             body = {"protocol": "epitome", "council": "bench", "items": batch_items(args.contexts, args.k)}
             rss = [service_rss_mb(proc.pid)]
+            cpu0 = service_cpu_s(proc.pid)
             t0 = time.perf_counter()
             batch_id = http.post("/v1/batches", json=body).raise_for_status().json()["batch_id"]
             status = {}
@@ -113,9 +139,11 @@ def run_service(args: argparse.Namespace, fake_url: str, tmp: Path) -> dict:
                     break
                 time.sleep(1)
             elapsed = time.perf_counter() - t0
+            cpu1 = service_cpu_s(proc.pid)
     finally:
         stop(proc)
-    return {"elapsed": elapsed, "status": status, "rss": rss}
+    cpu = {role: cpu1[role] - cpu0.get(role, 0.0) for role in cpu1}
+    return {"elapsed": elapsed, "status": status, "rss": rss, "cpu": cpu}
 
 
 async def run_in_process(args: argparse.Namespace, fake_url: str, tmp: Path) -> dict:
@@ -213,6 +241,9 @@ def report(args: argparse.Namespace, served: dict, local: dict | None, ceiling: 
     if ceiling is not None:
         print(f"bare litellm.acompletion in one process at concurrency {args.concurrency}: {ceiling:.1f} calls/s "
               f"({ceiling / bound:.2f} of the bound); serve/bare litellm = {rate / ceiling:.2f}")
+    busy = sorted(served["cpu"].items(), key=lambda kv: -kv[1])[:6]
+    print(f"service CPU over the run ({served['elapsed']:.0f} s wall, 2 cores): "
+          + ", ".join(f"{role} {sec:.0f} s" for role, sec in busy))
     print(f"service RSS (MB): start {rss[0]:.0f}, after warm-up {warm:.0f}, peak {max(rss):.0f}, end {rss[-1]:.0f}; "
           f"growth after warm-up {(rss[-1] - warm) / warm * 100:+.1f}%")
 
