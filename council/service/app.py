@@ -21,7 +21,7 @@ from council.service.api import make_api
 from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from council.service.core import CouncilCore
 from council.service.metrics import CouncilMetrics, scrape_cluster
-from council.service.remote import RemoteGate
+from council.service.remote import ExitBatcher, RemoteGate
 from council.service.schemas import ProtocolSummary
 from council.service.views import ViewsService
 from council.spec import default_council, parse_council
@@ -55,8 +55,10 @@ class JudgeWorker:
     def __init__(self, args: dict[str, Any]) -> None:
         settings = ServiceArgs.model_validate(args)
         core = serve.get_deployment_handle("Core", _app_name())
-        # cache, budget, limits and the call log all live in the core: two round trips per LLM call
-        self.executor = LocalExecutor(None, gate_factory=lambda judge: RemoteGate(core, judge),
+        # cache, budget, limits and the call log all live in the core: a round trip per LLM call to enter,
+        # and the exits of all this replica's calls coalesced into one round trip per flush
+        exits = ExitBatcher(core)
+        self.executor = LocalExecutor(None, gate_factory=lambda judge: RemoteGate(core, judge, exits),
                                       retry=RetryPolicy(multiplier=settings.retry_multiplier))
         self.node_id = ray.get_runtime_context().get_node_id()
         _litellm()  # import it now (seconds), not inside the first batch
@@ -177,9 +179,9 @@ class Core:
         """Admit a judge replica's call: cached reply, or budget check + a slot of the shared limits."""
         return await self.core.enter(cache_key, tags, limits, estimated_tokens)
 
-    async def exit(self, record: Any, limiter_key: str | None) -> None:
-        """Finish a judge replica's call: durable record, slot back."""
-        await self.core.exit(record, limiter_key)
+    async def exit(self, calls: list[tuple[Any, str | None]]) -> None:
+        """Finish judge replica calls (coalesced by the replica): durable records, slots back."""
+        await self.core.exit(calls)
 
 
 def _summary(p: Protocol, shipped: bool) -> ProtocolSummary:

@@ -297,23 +297,26 @@ class CouncilCore:
             await self.limits.acquire(limits, estimated_tokens)
         return cached
 
-    async def exit(self, record: CallRecord | None, limiter_key: str | None) -> None:
-        """Finish one call of a judge replica: its durable record, then its slot back."""
+    async def exit(self, calls: list[tuple[CallRecord | None, str | None]]) -> None:
+        """Finish calls of a judge replica, each (record or None, limiter key or None): durable records, slots back."""
         try:
-            if record is not None:
-                await self.record_call(record)
+            records = [record for record, _ in calls if record is not None]
+            if records:
+                await self.record_calls(records)
         finally:
-            if limiter_key is not None:
-                self.limits.release(limiter_key)
+            for _, limiter_key in calls:
+                if limiter_key is not None:
+                    self.limits.release(limiter_key)
 
-    async def record_call(self, record: CallRecord) -> None:
-        """Store a call record and count it against its batch's budget."""
-        await self.store.record_call(record)
-        if self.metrics is not None:
-            self.metrics.call(record)
-        guard = self._guards.get(record.tags.batch_id or "")
-        if guard is not None:
-            guard.spend(record)
+    async def record_calls(self, records: list[CallRecord]) -> None:
+        """Store call records (one commit) and count each against its batch's budget."""
+        await self.store.record_call(*records)
+        for record in records:
+            if self.metrics is not None:
+                self.metrics.call(record)
+            guard = self._guards.get(record.tags.batch_id or "")
+            if guard is not None:
+                guard.spend(record)
 
     async def before_call(self, tags: CallTags) -> None:
         """Refuse a paid call when its batch's budget is spent (raises BudgetExceeded)."""

@@ -1,13 +1,15 @@
 """Judge-replica side of the service: every paid call is admitted and recorded by the core deployment.
 
 The core owns the DuckDB store (cache + call log), each running batch's budget, and the concurrency and
-rate limits of every provider, so limits hold across all replicas. A call costs two round trips to it:
-:meth:`RemoteGate.enter` (cache lookup; on a miss, budget check and a slot) and :meth:`RemoteGate.exit`
-(durable record; the slot back).
+rate limits of every provider, so limits hold across all replicas. A call enters with one round trip to it
+(:meth:`RemoteGate.enter`: cache lookup; on a miss, budget check and a slot) and exits through the replica's
+:class:`ExitBatcher` (durable record; the slot back), which carries the exits of all the replica's calls
+that finish while one round trip is under way in the next one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +18,7 @@ from judges.client.limits import LocalLimiter
 from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.types import JudgeSpec
 
-__all__ = ["LimiterState", "LimitSpec", "RemoteGate"]
+__all__ = ["ExitBatcher", "LimiterState", "LimitSpec", "RemoteGate"]
 
 LimitSpec = tuple[str, int, "float | None", "float | None"]
 """(limiter key, max concurrency, requests per minute, tokens per minute) of one judge's model."""
@@ -28,12 +30,53 @@ def limit_spec(judge: JudgeSpec) -> LimitSpec:
             judge.tokens_per_minute)
 
 
+class ExitBatcher:
+    """The exits of one replica's calls, coalesced: at most one round trip to the core at a time.
+
+    An exit that finds no round trip under way starts one at once (no added latency when idle); exits that
+    arrive meanwhile go together in the next. Each exit returns only once the round trip carrying it is done,
+    so a reply is still used only after its record is on disk. A caller cancelled while waiting does not
+    cancel its exit: the record is stored and the slot given back all the same.
+    """
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self._pending: list[tuple[CallRecord | None, str | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def exit(self, record: CallRecord | None, limiter_key: str | None) -> None:
+        """Store the record (if any) and give the slot (if any) back, in the next round trip."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, limiter_key, done))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                calls, self._pending = self._pending, []
+                try:
+                    await self.core.exit.remote([(record, key) for record, key, _ in calls])
+                except Exception as e:  # noqa: BLE001 - every waiting exit gets the error
+                    for *_, done in calls:
+                        if not done.done():
+                            done.set_exception(e)
+                else:
+                    for *_, done in calls:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._flusher = None
+
+
 class RemoteGate:
     """CallGate of a judge replica, backed by the core deployment's handle."""
 
-    def __init__(self, core: Any, judge: JudgeSpec) -> None:
+    def __init__(self, core: Any, judge: JudgeSpec, exits: ExitBatcher | None = None) -> None:
         self.core = core
         self.limits = limit_spec(judge)
+        self.exits = exits or ExitBatcher(core)
 
     async def enter(self, cache_key: str, tags: CallTags, estimated_tokens: int) -> CachedReply | None:
         """Cached reply, or a slot of the shared limits after the batch's budget allowed the call."""
@@ -45,7 +88,7 @@ class RemoteGate:
         yield
 
     async def exit(self, record: CallRecord | None) -> None:
-        """Record the call durably and give the slot back (both in one round trip).
+        """Record the call durably and give the slot back (both in one round trip, shared with other exits).
 
         One gate serves all of a judge's concurrent calls, so whether this call holds a slot is read from the
         call itself: a cache hit took none and always has a record; a paid call (or an abandoned one, None)
@@ -53,7 +96,7 @@ class RemoteGate:
         judge's calls all wait forever.
         """
         holds_slot = record is None or not record.cache_hit
-        await self.core.exit.remote(record, self.limits[0] if holds_slot else None)
+        await self.exits.exit(record, self.limits[0] if holds_slot else None)
 
 
 class LimiterState:

@@ -168,9 +168,9 @@ class Store:
             return None
         return CachedReply(call_id=row[0], text=row[1], prompt_tokens=row[2], completion_tokens=row[3])
 
-    async def record_call(self, record: CallRecord) -> None:
-        """Store one call durably; returns once it is committed (group commit, see :mod:`.writer`)."""
-        await self._writer.write([_call_rows([record])])
+    async def record_call(self, *records: CallRecord) -> None:
+        """Store calls durably; returns once they are committed (group commit, see :mod:`.writer`)."""
+        await self._writer.write([_call_rows(list(records))])
 
     def record_calls(self, records: list[CallRecord]) -> None:
         """Store call records (synchronously)."""

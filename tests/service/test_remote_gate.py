@@ -29,6 +29,7 @@ class FakeCore:
     def __init__(self, cached_keys: set[str]) -> None:
         self.cached_keys = cached_keys
         self.held: dict[str, int] = {}
+        self.exit_batches: list[int] = []
         self.enter = _Method(self._enter)
         self.exit = _Method(self._exit)
 
@@ -39,10 +40,12 @@ class FakeCore:
         self.held[limits[0]] = self.held.get(limits[0], 0) + 1
         return None
 
-    async def _exit(self, record: CallRecord | None, limiter_key: str | None) -> None:
+    async def _exit(self, calls: list[tuple[CallRecord | None, str | None]]) -> None:
         await asyncio.sleep(0)
-        if limiter_key is not None:
-            self.held[limiter_key] -= 1
+        self.exit_batches.append(len(calls))
+        for _, limiter_key in calls:
+            if limiter_key is not None:
+                self.held[limiter_key] -= 1
 
 
 def _record(key: str, cache_hit: bool) -> CallRecord:
@@ -62,3 +65,30 @@ async def test_interleaved_hits_and_misses_give_every_slot_back() -> None:
     assert await gate.enter("miss-2", tags, 10) is None
     await gate.exit(None)  # an abandoned paid call (cancelled) gives it back too
     assert set(core.held.values()) == {0}
+
+
+async def test_concurrent_exits_share_round_trips_and_each_waits_for_its_own() -> None:
+    core = FakeCore(cached_keys=set())
+    gate = RemoteGate(core, JudgeSpec(id="j", model="openai/m", api_base="http://x/v1"))
+    tags = CallTags(judge_id="j", agent="tom")
+    keys = [f"k{i}" for i in range(10)]
+    for key in keys:
+        assert await gate.enter(key, tags, 10) is None
+    await asyncio.gather(*(gate.exit(_record(key, cache_hit=False)) for key in keys))
+    assert core.held == {"openai/m@http://x/v1": 0}  # every slot back, and only after its exit returned
+    assert core.exit_batches == [10]  # all ten were queued before the flush ran: one round trip carried them
+    await gate.exit(_record("alone", cache_hit=True))
+    assert core.exit_batches == [10, 1]  # an exit with nothing under way goes at once, alone
+
+
+async def test_a_failed_round_trip_fails_every_exit_it_carried() -> None:
+    core = FakeCore(cached_keys=set())
+
+    async def broken(calls: list[Any]) -> None:
+        raise ConnectionError("core unreachable")
+
+    core.exit = _Method(broken)
+    gate = RemoteGate(core, JudgeSpec(id="j", model="openai/m", api_base="http://x/v1"))
+    results = await asyncio.gather(*(gate.exit(_record(f"k{i}", cache_hit=False)) for i in range(3)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
