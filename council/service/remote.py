@@ -53,6 +53,7 @@ class ExitBatcher:
         await asyncio.shield(done)
 
     async def _flush(self) -> None:
+        calls: list[tuple[CallRecord | None, str | None, asyncio.Future[None]]] = []
         try:
             while self._pending:
                 calls, self._pending = self._pending, []
@@ -68,6 +69,9 @@ class ExitBatcher:
                             done.set_result(None)
         finally:
             self._flusher = None
+            for *_, done in calls + self._pending:  # only when the flush itself was cancelled (replica stopping)
+                if not done.done():
+                    done.cancel()
 
 
 class RemoteGate:
