@@ -92,3 +92,25 @@ async def test_a_failed_round_trip_fails_every_exit_it_carried() -> None:
     results = await asyncio.gather(*(gate.exit(_record(f"k{i}", cache_hit=False)) for i in range(3)),
                                    return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
+
+
+async def test_a_caller_cancelled_while_waiting_still_gets_its_exit_through() -> None:
+    core = FakeCore(cached_keys=set())
+    release = asyncio.Event()
+    slow_exit = core.exit.fn
+
+    async def slow(calls: list[Any]) -> None:
+        await release.wait()
+        await slow_exit(calls)
+
+    core.exit = _Method(slow)
+    gate = RemoteGate(core, JudgeSpec(id="j", model="openai/m", api_base="http://x/v1"))
+    tags = CallTags(judge_id="j", agent="tom")
+    assert await gate.enter("k", tags, 10) is None
+    waiting = asyncio.create_task(gate.exit(_record("k", cache_hit=False)))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # e.g. the batch was cancelled while the call's record was on its way
+    release.set()
+    await asyncio.sleep(0.01)
+    assert waiting.cancelled()
+    assert core.held == {"openai/m@http://x/v1": 0}  # the slot came back regardless
