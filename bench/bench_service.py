@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -72,35 +73,38 @@ def council_spec(fake_url: str, concurrency: int, judges: int = 3) -> dict:
          "max_concurrency": shares[i], "timeout_s": 30, "max_attempts": 2} for i in range(judges)]}
 
 
-def service_rss_mb(root_pid: int) -> float:
-    """Resident memory of a session (the service with all its Ray processes, replicas included), from /proc."""
-    total = 0
+def session_processes(sid: int) -> Iterator[tuple[Path, str]]:
+    """``/proc`` entry and command line of every live process of a session (the service and all its Ray
+    processes, replicas included)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if os.getsid(int(entry.name)) != root_pid:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            if os.getsid(int(entry.name)) == sid:
+                yield entry, (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
+
+
+def service_rss_mb(root_pid: int) -> float:
+    """Resident memory of the service's session, from /proc."""
+    total = 0
+    for entry, _ in session_processes(root_pid):
+        try:
+            status = (entry / "status").read_text()
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+        total += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
     return total / 1024
 
 
 def service_cpu_s(root_pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) so far of the processes of a session, by a short name of their role."""
+    """CPU seconds (user + system) so far of the service's session, by a short name of each process's role."""
     tick = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry, cmd in session_processes(root_pid):
         try:
-            if os.getsid(int(entry.name)) != root_pid:
-                continue
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
         role = cmd.split()[0].rsplit("/", 1)[-1] if cmd else "?"

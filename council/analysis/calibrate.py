@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from council.analysis.errors import AnalysisError, NotFoundError
 from council.analysis.records import (
@@ -29,9 +28,9 @@ from council.analysis.records import (
 from council.analysis.scope import judges_in, pick_reference, ratings_frame, resolve_scope
 from council.calibration import CouncilCalibration, CVReport, RaterMap, TrainingInfo, fit_validated_council
 from council.calibration.apply import apply_rater_map
+from council.calibration.cv import FoldPredictor, out_of_fold
 from council.calibration.cv import _row as cv_row
-from council.calibration.fit import design, feature_name, fit_rater_map, fit_rater_maps
-from council.stats._threads import single_threaded_blas
+from council.calibration.fit import design, fit_rater_map, fit_rater_maps
 from council.store import analysis_store as db
 from council.store.store import Store
 
@@ -46,6 +45,20 @@ def _mapped_mean(maps: dict[str, RaterMap], x: np.ndarray, judges: Sequence[str]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no judge scored -> NaN, on purpose
         return np.nanmean(np.column_stack(cols), axis=1)
+
+
+def maps_predictor(judges: Sequence[str], method: str, scale: tuple[float, float]) -> FoldPredictor:
+    """Fold predictions of per-judge maps: each judge with ≥ 2 scored training rows mapped, then averaged."""
+
+    def predict(a: str, x_tr: np.ndarray, y_tr: np.ndarray, cols: list[int], x_te: np.ndarray) -> np.ndarray:
+        maps = {}
+        for j, c in zip(judges, cols, strict=True):
+            ok = ~np.isnan(x_tr[:, c]) & ~np.isnan(y_tr)
+            if ok.sum() >= 2:
+                maps[j] = fit_rater_map(x_tr[:, c], y_tr, method, scale, j, a)  # type: ignore[arg-type]
+        return _mapped_mean(maps, x_te[:, cols], judges)
+
+    return predict
 
 
 def cross_validate_maps(
@@ -65,24 +78,8 @@ def cross_validate_maps(
     of calibration compare row by row.
     """
     d = design(df, reference, judges, attributes)
-    x_all = d.features.to_numpy(dtype=float)
-    folds = list(
-        GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(x_all, groups=d.context)
-    )
-    rows = []
-    with single_threaded_blas():
-        for a in attributes:
-            y = d.reference[a].to_numpy(dtype=float)
-            x = d.features[[feature_name(j, a) for j in judges]].to_numpy(dtype=float)
-            oof = np.full(len(y), np.nan)
-            for tr, te in folds:
-                maps = {}
-                for i, j in enumerate(judges):
-                    ok = ~np.isnan(x[tr, i]) & ~np.isnan(y[tr])
-                    if ok.sum() >= 2:
-                        maps[j] = fit_rater_map(x[tr, i], y[tr], method, scale, j, a)  # type: ignore[arg-type]
-                oof[te] = _mapped_mean(maps, x[te], judges)
-            rows.append(cv_row(a, y, oof, x, judges))
+    pooled = out_of_fold(d, judges, attributes, maps_predictor(judges, method, scale), n_splits=n_splits, seed=seed)
+    rows = [cv_row(a, y, oof, judge_x, judges) for a, (y, oof, judge_x) in pooled.items()]
     return CVReport(method=method, n_splits=n_splits, seed=seed, rows=rows)
 
 

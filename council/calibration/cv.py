@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from council.calibration.fit import (
+    Design,
     Method,
     design,
     feature_name,
@@ -56,6 +57,44 @@ def _row(attribute: str, y: np.ndarray, oof: np.ndarray, judge_x: np.ndarray, ju
     )
 
 
+FoldPredictor = Callable[[str, np.ndarray, np.ndarray, list[int], np.ndarray], np.ndarray]
+"""(attribute, training features, training reference, columns of the judges' scores on the attribute,
+held-out features) → predictions for the held-out rows. Features are the full design matrix."""
+
+
+def out_of_fold(d: Design, judges: Sequence[str], attributes: Sequence[str], predict: FoldPredictor, *,
+                n_splits: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per attribute: the reference, the pooled out-of-fold predictions and the judges' raw scores.
+
+    The one K-fold loop grouped by context (shuffled ``GroupKFold``) behind every calibration's CV table and
+    the dashboard's calibrated scores, so the same calibration always gets the same folds.
+    """
+    x = d.features.to_numpy(dtype=float)
+    names = list(d.features.columns)
+    folds = list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(x, groups=d.context))
+    out = {}
+    with single_threaded_blas():
+        for a in attributes:
+            y = d.reference[a].to_numpy(dtype=float)
+            cols = [names.index(feature_name(j, a)) for j in judges]
+            oof = np.full(len(y), np.nan)
+            for tr, te in folds:
+                oof[te] = predict(a, x[tr], y[tr], cols, x[te])
+            out[a] = (y, oof, x[:, cols])
+    return out
+
+
+def council_predictor(names: Sequence[str], method: Method, alpha: float,
+                      scale: tuple[float, float]) -> FoldPredictor:
+    """Fold predictions of the council calibrator (``names``: the design's feature names)."""
+
+    def predict(a: str, x_tr: np.ndarray, y_tr: np.ndarray, cols: list[int], x_te: np.ndarray) -> np.ndarray:
+        model = fit_attribute(x_tr, y_tr, list(names), a, method, alpha, scale, cols)
+        return predict_attribute(model, x_te, scale)
+
+    return predict
+
+
 def cross_validate_council(
     df: pd.DataFrame,
     reference: str = "human_expert",
@@ -101,19 +140,9 @@ def cross_validate_council(
     d = design(df, reference, judges, attributes)
     if d.context is None:
         raise ValueError("grouped cross-validation needs a 'context' column")
-    x = d.features.to_numpy(dtype=float)
-    names = list(d.features.columns)
-    folds = list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(x, groups=d.context))
-    rows = []
-    with single_threaded_blas():
-        for a in attributes:
-            y = d.reference[a].to_numpy(dtype=float)
-            cols = [names.index(feature_name(j, a)) for j in judges]
-            oof = np.full(len(y), np.nan)
-            for tr, te in folds:
-                model = fit_attribute(x[tr], y[tr], names, a, method, alpha, scale, cols)
-                oof[te] = predict_attribute(model, x[te], scale)
-            rows.append(_row(a, y, oof, x[:, cols], judges))
+    predict = council_predictor(list(d.features.columns), method, alpha, scale)
+    pooled = out_of_fold(d, judges, attributes, predict, n_splits=n_splits, seed=seed)
+    rows = [_row(a, y, oof, judge_x, judges) for a, (y, oof, judge_x) in pooled.items()]
     label = method if method == "mean-mm" else f"{method}(alpha={alpha})"
     return CVReport(method=label, n_splits=n_splits, seed=seed, rows=rows)
 

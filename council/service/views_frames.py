@@ -16,15 +16,13 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from council.analysis import AnalysisError, Scope, ratings_frame
-from council.analysis.calibrate import _mapped_mean
+from council.analysis.calibrate import maps_predictor
 from council.analysis.scope import batch_target, judges_in, pick_reference, raters_by_kind
-from council.calibration.fit import design, feature_name, fit_attribute, fit_rater_map, predict_attribute
-from council.stats._threads import single_threaded_blas
+from council.calibration.cv import council_predictor, out_of_fold
+from council.calibration.fit import design
 from council.stats.frames import add_council
 from council.store.store import Store
 
@@ -104,31 +102,11 @@ def _oof_scores(df: pd.DataFrame, ref: str, cal: dict[str, Any], scale: tuple[fl
     cv, params = json.loads(cal["cv"] or "{}"), json.loads(cal["parameters"])
     alpha = float(params.get("alpha", 1.0)) if isinstance(params, dict) else 1.0
     d = design(df, ref, judges, attributes)
-    x = d.features.to_numpy(dtype=float)
-    names = list(d.features.columns)
-    folds = list(
-        GroupKFold(
-            n_splits=int(cv.get("n_splits", 5)), shuffle=True, random_state=int(cv.get("seed", 0))
-        ).split(x, groups=d.context)
-    )
-    out = {}
-    with single_threaded_blas():
-        for a in attributes:
-            y = d.reference[a].to_numpy(dtype=float)
-            cols = [names.index(feature_name(j, a)) for j in judges]
-            oof = np.full(len(y), np.nan)
-            for tr, te in folds:
-                if cal["kind"] == "council":
-                    model = fit_attribute(x[tr], y[tr], names, a, cal["method"], alpha, scale, cols)
-                    oof[te] = predict_attribute(model, x[te], scale)
-                else:
-                    maps = {
-                        j: fit_rater_map(x[tr, c], y[tr], cal["method"], scale, j, a)
-                        for j, c in zip(judges, cols, strict=True)
-                        if (~np.isnan(x[tr, c]) & ~np.isnan(y[tr])).sum() >= 2
-                    }
-                    oof[te] = _mapped_mean(maps, x[te][:, cols], judges)
-            out[a] = oof
+    predict = (council_predictor(list(d.features.columns), cal["method"], alpha, scale) if cal["kind"] == "council"
+               else maps_predictor(judges, cal["method"], scale))
+    pooled = out_of_fold(d, judges, attributes, predict, n_splits=int(cv.get("n_splits", 5)),
+                         seed=int(cv.get("seed", 0)))
+    out = {a: oof for a, (_, oof, _) in pooled.items()}
     # 0.01 steps: invisible on a 1-5 scale, and keeps the distinct values few, which Krippendorff's alpha
     # (a V x V coincidence matrix over distinct values) needs to stay fast on ~10,000 continuous predictions
     wide = pd.DataFrame(out, index=d.features.index).round(2)
