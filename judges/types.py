@@ -37,6 +37,7 @@ AbstentionReason = Literal[
     "upstream_failed",  # a required upstream agent (ToM or domain) abstained
     "budget_exceeded",  # the batch's budget cap stopped the call before it was made
     "cancelled",  # the batch was cancelled before the call was made
+    "no_logprobs",  # scoring: expected, but the provider returned no distribution at a score position
 ]
 
 T = TypeVar("T")
@@ -101,6 +102,14 @@ class JudgeSpec(Frozen):
     """Request rate cap for this model (shared across service replicas)."""
     tokens_per_minute: float | None = Field(None, gt=0)
     """Token rate cap for this model (shared across service replicas)."""
+    scoring: Literal["argmax", "expected"] = "argmax"
+    """How a score is read: ``argmax`` takes the scale point the model wrote; ``expected`` reads the model's
+    probability distribution over the scale points at the score position (logprobs) and takes its mean
+    (G-Eval style), with a confidence from the distribution's entropy. ``expected`` needs a provider that
+    returns top logprobs; without them it fails loudly (refused at submission, or ``no_logprobs``)."""
+    rationales: bool | None = None
+    """Whether the scoring agent writes a rationale and a quote per attribute. None: on for hosted judges,
+    off for the embedded local ones (they cost most of a small model's generated tokens)."""
     timeout_s: float = Field(120.0, gt=0)
     """Timeout of one call."""
     max_attempts: int = Field(4, ge=1, le=10)
@@ -248,6 +257,11 @@ class AttributeScore(Frozen):
     """Why there is no score."""
     detail: str = ""
     """Human-readable detail of the abstention."""
+    confidence: float | None = Field(None, ge=0, le=1)
+    """1 − normalised entropy of ``distribution`` (1: all mass on one point; 0: uniform); None without one."""
+    distribution: dict[str, float] | None = None
+    """The model's probability per scale point at the score position (renormalised over the scale points),
+    keyed by the point as text; None in ``argmax`` scoring."""
 
     @field_validator("score")
     @classmethod

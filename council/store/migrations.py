@@ -198,11 +198,23 @@ def _m004_service(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m005_distributions(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Top logprobs per generated token of a call (OpenAI shape, compacted), so a cached reply still carries
+    -- the distribution that probability-weighted scoring reads.
+    ALTER TABLE llm_calls ADD COLUMN logprobs JSON;
+    -- Probability-weighted scoring: the distribution over the scale points and the confidence derived from it.
+    ALTER TABLE judgments ADD COLUMN confidence DOUBLE;
+    ALTER TABLE judgments ADD COLUMN distribution JSON;
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
     ("003_ratings_reports_calibrations", _m003_ratings_reports_calibrations),
     ("004_service", _m004_service),
+    ("005_distributions", _m005_distributions),
 ]
 
 
