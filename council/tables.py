@@ -16,10 +16,24 @@ from council.types import CouncilSpec, RunSummary
 __all__ = ["print_batch_tables", "print_run_line"]
 
 
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _fmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A score: integers as they are (``4``), fractional scores with 2 decimals (``3.42``, ``3.50``)."""
+    if _missing(value):
         return "-"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    v = float(value)  # type: ignore[arg-type]
+    return str(int(v)) if v.is_integer() else f"{v:.2f}"
+
+
+def _with_confidence(score: str, confidence: float | None) -> str:
+    """``3.42 (c .61)`` when there is a confidence (expected scoring), else the score alone."""
+    if _missing(confidence):
+        return score
+    c = f"{float(confidence):.2f}"  # type: ignore[arg-type]
+    return f"{score} (c {c[1:] if c.startswith('0.') else c})"
 
 
 def _judge_cell(row: pd.Series | None) -> Text:
@@ -28,13 +42,13 @@ def _judge_cell(row: pd.Series | None) -> Text:
     if pd.isna(row["score"]):
         reason = row["abstention"] if isinstance(row["abstention"], str) else "incomplete"
         return Text(f"abstain: {reason}", style="yellow")
-    return Text(_fmt(row["score"]))
+    return Text(_with_confidence(_fmt(row["score"]), row.get("confidence")))
 
 
 def _council_cell(row: pd.Series) -> Text:
     if row["status"] != "ok":
         return Text(row["status"].replace("_", " "), style="red")
-    return Text(_fmt(row["score"]), style="bold")
+    return Text(_with_confidence(_fmt(row["score"]), row.get("confidence")), style="bold")
 
 
 def print_batch_tables(console: Console, store: Store, batch_id: str, council: CouncilSpec) -> None:
@@ -58,6 +72,9 @@ def print_batch_tables(console: Console, store: Store, batch_id: str, council: C
                           *[_judge_cell(by_judge.get((j, row["attribute"]))) for j in judge_ids],
                           _fmt(row["spread"]))
         console.print(table)
+    if judges_df["confidence"].notna().any() or council_df["confidence"].notna().any():
+        console.print("(c .61): confidence = 1 − normalised entropy of the judge's distribution over the scale "
+                      "points (council: mean over its scoring judges); fractional scores are expected values.")
 
 
 def print_run_line(console: Console, summary: RunSummary) -> None:

@@ -8,20 +8,18 @@ work goes to whatever :class:`~council.run.JudgeExecutor` the deployment injects
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
-
-from council.results import candidates, council_scores, judge_scores
+from council.results import results_file
 from council.run import JudgeExecutor, run_batch
 from council.service.estimate import estimate_batch
 from council.service.guard import BatchGuard
 from council.service.remote import LimiterState, LimitSpec
 from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Budget, Estimate, Progress
+from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, CouncilSpec, content_id
 from judges.client.records import CachedReply, CallRecord, CallTags
@@ -150,6 +148,7 @@ class CouncilCore:
                                        field="Idempotency-Key", status=409)
                 return self._accepted(row[0], created=False)
         protocol, council = self.protocol(owner, request.protocol), self.council(request.council)
+        check_scoring(council, protocol)  # an expected-scoring judge without logprobs is refused here (422)
         batch = Batch(items=request.items, name=request.name)
         options = {"budget": request.budget.model_dump() if request.budget else None}
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
@@ -268,23 +267,9 @@ class CouncilCore:
         return json.loads(df.to_json(orient="records", date_format="iso"))
 
     def results(self, owner: str, batch_id: str, fmt: str = "json", traces: bool = False) -> tuple[str, bytes]:
-        """A batch's raw per-judge, council and calibrated scores as JSON, CSV or Parquet."""
+        """A batch's raw per-judge, council and calibrated scores as JSON, CSV or Parquet (:func:`results_file`)."""
         self._row(batch_id, owner)
-        table = results_table(self.store, batch_id)
-        if fmt == "csv":
-            return "text/csv", table.to_csv(index=False).encode()
-        if fmt == "parquet":
-            buffer = io.BytesIO()
-            table.to_parquet(buffer, index=False)
-            return "application/vnd.apache.parquet", buffer.getvalue()
-        body: dict[str, Any] = {"batch_id": batch_id, "scores": json.loads(table.to_json(orient="records"))}
-        if traces:
-            outputs = self.store.query("SELECT item_id, judge_id, agent, candidate_id, sample, output, abstention, "
-                                       "detail, repaired FROM agent_outputs WHERE batch_id = ? ORDER BY ALL",
-                                       [batch_id])
-            outputs["output"] = outputs.output.map(lambda o: json.loads(o) if isinstance(o, str) else None)
-            body["traces"] = json.loads(outputs.to_json(orient="records"))
-        return "application/json", json.dumps(body).encode()
+        return results_file(self.store, batch_id, fmt, traces)
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 
@@ -323,15 +308,3 @@ class CouncilCore:
         guard = self._guards.get(tags.batch_id or "")
         if guard is not None:
             guard.check()
-
-
-def results_table(store: Store, batch_id: str) -> pd.DataFrame:
-    """One tidy table of a batch's results: every judge's and the council's score per candidate × attribute."""
-    judges = judge_scores(store, batch_id).rename(columns={"judge_id": "rater"})
-    judges["status"] = ["abstained" if isinstance(a, str) else "ok" if pd.notna(s) else "incomplete"
-                        for a, s in zip(judges.abstention, judges.score, strict=True)]
-    council = council_scores(store, batch_id).assign(rater="council", abstention=None)
-    columns = ["item_id", "candidate_id", "rater", "attribute", "score", "calibrated_score", "status", "abstention"]
-    table = pd.concat([judges[columns], council[columns + ["n_scored", "spread"]]], ignore_index=True)
-    meta = candidates(store, batch_id)[["item_id", "candidate_id", "responder"]]
-    return meta.merge(table, on=["item_id", "candidate_id"], how="right")

@@ -158,6 +158,12 @@ def sd_ratio(x: np.ndarray, y: np.ndarray) -> Estimate:
 def ceiling_rates(x: np.ndarray, y: np.ndarray, top: float = 5.0) -> list[Estimate]:
     """Share of top-of-scale scores for the rater and for the reference, with Wilson CIs.
 
+    A fractional score (a council mean, a judge's mean over samples, an expected score in
+    ``scoring: expected`` such as 4.83) counts when it rounds half up to the top point, i.e. when it
+    is at least ``top`` − 0.5, the same rounding quadratic κ applies; counting only exact top values
+    would put an expected-scoring judge's ceiling rate near 0 whatever its inflation. The record says
+    how many of its values were fractional in ``extra['rounded']`` (0: the rate is exact).
+
     References
     ----------
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
@@ -171,7 +177,8 @@ def ceiling_rates(x: np.ndarray, y: np.ndarray, top: float = 5.0) -> list[Estima
         if n == 0:
             out.append(Estimate(statistic=name, value=_NAN, n=0))
             continue
-        hits = int((a >= top - 1e-9).sum())
+        hits = int((np.floor(a + 0.5) >= top).sum())
+        rounded = int((a != np.floor(a)).sum())
         ci = stats.binomtest(hits, n).proportion_ci(0.95, method="wilson")
         out.append(
             Estimate(
@@ -181,7 +188,7 @@ def ceiling_rates(x: np.ndarray, y: np.ndarray, top: float = 5.0) -> list[Estima
                 ci_high=float(ci.high),
                 n=n,
                 ci_method="wilson",
-                extra={"top": top, "count": hits},
+                extra={"top": top, "count": hits, "rounded": rounded},
             )
         )
     return out

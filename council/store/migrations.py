@@ -209,12 +209,92 @@ def _m005_distributions(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m006_confidence_views(db: duckdb.DuckDBPyConnection) -> None:
+    # The 002/003 views with confidence added; every existing column keeps its name, position and meaning, the
+    # new ones come last. Views bind their columns when created, so every view on judge_scores is rebuilt:
+    # dependents are dropped first and recreated after what they read.
+    db.execute("""
+    DROP VIEW council_composites;
+    DROP VIEW council_scores;
+    DROP VIEW council_scores_uncalibrated;
+    DROP VIEW judge_scores;
+
+    -- One judge's score per candidate and attribute: the mean over its samples (sample_sd: their spread);
+    -- confidence: the mean confidence of its scored samples (NULL in argmax scoring).
+    CREATE VIEW judge_scores AS
+    SELECT batch_id, item_id, candidate_id, judge_id, attribute_id,
+           avg(score) AS score, avg(calibrated_score) AS calibrated_score,
+           count(score) AS samples_scored, count(*) - count(score) AS samples_abstained,
+           stddev_samp(score) AS sample_sd, any_value(abstention) FILTER (WHERE score IS NULL) AS abstention,
+           avg(confidence) FILTER (WHERE score IS NOT NULL) AS confidence
+    FROM judgments GROUP BY ALL;
+
+    -- The council's score per candidate and attribute under the batch's aggregation and quorum (as in 002);
+    -- confidence: the mean confidence of the judges that scored.
+    CREATE VIEW council_scores_uncalibrated AS
+    WITH scored AS (
+        SELECT j.*, b.aggregation, b.quorum, b.trim,
+               count(j.score) OVER w AS n_scored,
+               row_number() OVER (PARTITION BY j.batch_id, j.item_id, j.candidate_id, j.attribute_id
+                                  ORDER BY j.score) AS rank_in_group
+        FROM judge_scores j JOIN batches b USING (batch_id)
+        WINDOW w AS (PARTITION BY j.batch_id, j.item_id, j.candidate_id, j.attribute_id)
+    ), votes AS (
+        SELECT batch_id, item_id, candidate_id, attribute_id, score AS vote, count(*) AS n_votes
+        FROM judge_scores WHERE score IS NOT NULL GROUP BY ALL
+    ), grouped AS (
+        SELECT batch_id, item_id, candidate_id, attribute_id,
+               any_value(aggregation) AS aggregation, any_value(quorum) AS quorum,
+               count(*) AS n_judges, count(score) AS n_scored,
+               avg(score) AS mean, median(score) AS median,
+               avg(score) FILTER (WHERE rank_in_group > floor(n_scored * trim)
+                                    AND rank_in_group <= n_scored - floor(n_scored * trim)) AS trimmed_mean,
+               min(score) AS min, max(score) AS max, max(score) - min(score) AS spread,
+               stddev_samp(score) AS sd, avg(calibrated_score) AS calibrated_mean,
+               avg(confidence) FILTER (WHERE score IS NOT NULL) AS confidence
+        FROM scored GROUP BY ALL
+    ), majority AS (
+        SELECT v.batch_id, v.item_id, v.candidate_id, v.attribute_id, v.vote AS majority
+        FROM votes v JOIN grouped g USING (batch_id, item_id, candidate_id, attribute_id)
+        WHERE v.n_votes * 2 > g.n_scored
+    )
+    SELECT g.* EXCLUDE (confidence), m.majority,
+           CASE WHEN g.n_scored < g.quorum THEN NULL
+                WHEN g.aggregation = 'mean' THEN g.mean
+                WHEN g.aggregation = 'median' THEN g.median
+                WHEN g.aggregation = 'trimmed_mean' THEN g.trimmed_mean
+                WHEN g.aggregation = 'majority' THEN m.majority END AS score,
+           CASE WHEN g.n_scored < g.quorum THEN 'no_consensus'
+                WHEN g.aggregation = 'majority' AND m.majority IS NULL THEN 'no_majority'
+                ELSE 'ok' END AS status,
+           g.confidence
+    FROM grouped g LEFT JOIN majority m USING (batch_id, item_id, candidate_id, attribute_id);
+
+    -- As in 003: calibrated_mean is the council calibrator's score where one was applied.
+    CREATE VIEW council_scores AS
+    SELECT r.* REPLACE (coalesce(cc.score, r.calibrated_mean) AS calibrated_mean)
+    FROM council_scores_uncalibrated r
+    LEFT JOIN council_calibrated cc USING (batch_id, item_id, candidate_id, attribute_id);
+
+    -- As in 002, plus the mean confidence of the member attributes (NULL unless every member has a score).
+    CREATE VIEW council_composites AS
+    SELECT c.batch_id, c.item_id, c.candidate_id, pc.composite,
+           CASE WHEN count(c.score) = count(*) THEN avg(c.score) END AS score,
+           CASE WHEN count(c.calibrated_mean) = count(*) THEN avg(c.calibrated_mean) END AS calibrated_score,
+           CASE WHEN count(c.score) = count(*) THEN avg(c.confidence) END AS confidence
+    FROM council_scores c JOIN batches b USING (batch_id)
+    JOIN protocol_composites pc ON pc.protocol_hash = b.protocol_hash AND pc.attribute_id = c.attribute_id
+    GROUP BY ALL;
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
     ("003_ratings_reports_calibrations", _m003_ratings_reports_calibrations),
     ("004_service", _m004_service),
     ("005_distributions", _m005_distributions),
+    ("006_confidence_views", _m006_confidence_views),
 ]
 
 

@@ -86,7 +86,7 @@ def test_samples_are_averaged_per_judge_first(store):
     bid = store_scores(store, spec, {"j0": [0, 0, 0], "j1": [2, 2, 2]})
     # a second sample of j0 scoring 2 makes j0's score 1; the council mean is then (1 + 2) / 2
     store.db.execute("""INSERT INTO judgments SELECT batch_id, item_id, candidate_id, judge_id, attribute_id, 1,
-                        2.0, NULL, '', '', NULL, '', protocol_hash, run_id, created_at
+                        2.0, NULL, '', '', NULL, '', protocol_hash, run_id, created_at, NULL, NULL
                         FROM judgments WHERE judge_id = 'j0'""")
     er = council_rows(store, bid)["emotional_reactions"]
     assert er.mean == pytest.approx(1.5)

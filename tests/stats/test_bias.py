@@ -45,6 +45,17 @@ def test_sd_ratio_and_ceiling() -> None:
     assert (ref.ci_low, ref.ci_high) == pytest.approx((ci.low, ci.high))
 
 
+def test_ceiling_rates_count_fractional_scores_by_their_nearest_scale_point() -> None:
+    # expected scores 4.83 and 4.5 round (half up) to 5, 4.49 does not; 5.0 is a scale point (not rounded)
+    rater, ref = ceiling_rates(np.array([5.0, 4, 4, 5]), np.array([4.83, 4.5, 4.49, 5.0]))
+    assert rater.value == 0.75 and rater.extra == {"top": 5.0, "count": 3, "rounded": 3}
+    assert ref.value == 0.5 and ref.extra["rounded"] == 0
+    ci = stats.binomtest(3, 4).proportion_ci(method="wilson")
+    assert (rater.ci_low, rater.ci_high) == pytest.approx((ci.low, ci.high))
+    top2, _ = ceiling_rates(np.array([2.0, 2.0]), np.array([1.6, 1.4]), top=2.0)  # a 0-2 scale
+    assert top2.value == 0.5 and top2.extra["count"] == 1
+
+
 def _synthetic(seed: int = 0, n_ctx: int = 300) -> pd.DataFrame:
     """Human scores plus a judge that adds +0.5 everywhere, +1.0 more on its own responder 'a',
     and 0.01 per unit of length."""
