@@ -54,7 +54,7 @@ _OUTPUT_COLUMNS = ("batch_id", "item_id", "judge_id", "agent", "candidate_id", "
                    "detail", "calls", "repaired", "run_id", "created_at")
 _JUDGMENT_COLUMNS = ("batch_id", "item_id", "candidate_id", "judge_id", "attribute_id", "sample", "score",
                      "calibrated_score", "rationale", "quote", "abstention", "detail", "protocol_hash", "run_id",
-                     "created_at")
+                     "created_at", "confidence", "distribution")
 _UNIT_COLUMNS = ("batch_id", "item_id", "judge_id", "run_id", "node_id", "finished_at")
 
 
@@ -195,7 +195,8 @@ class Store:
                         o.abstention, o.detail, _json(o.calls), o.repaired, run_id, now] for *key, o in outputs]
         judgment_rows = [
             [batch_id, item, c.candidate_id, judge, s.attribute, c.sample, s.score, None, s.rationale, s.quote,
-             s.abstention, s.detail, protocol.content_hash, run_id, now]
+             s.abstention, s.detail, protocol.content_hash, run_id, now, s.confidence,
+             None if s.distribution is None else _json(s.distribution)]
             for c in judgment.candidates for s in c.attribute_scores(protocol)]
         return [Rows("agent_outputs", _OUTPUT_COLUMNS, output_rows, "REPLACE", 6),
                 Rows("judgments", _JUDGMENT_COLUMNS, judgment_rows, "REPLACE", 6)]
