@@ -1,6 +1,6 @@
 """Dashboard views straight from the store: the overview of batches and datasets, and item-level detail.
 
-Plain functions over a :class:`~council.store.store.Store` (SQL on the tables of migrations 001–004),
+Plain functions over a :class:`~council.store.store.Store` (SQL on the tables and views of migrations 001–006),
 every one scoped by owner: another owner's batch is not found. The dashboard reads them through
 ``/v1/views/...`` (:mod:`council.service.views_api`).
 """
@@ -163,7 +163,9 @@ def batch_item(store: Store, owner: str, batch_id: str, item_id: str) -> dict[st
     Returns:
         ``context`` (turns), ``candidates``, ``agents`` (one row per judge × agent × candidate × sample with
         the parsed output or the abstention), ``judgments`` (per candidate × judge × attribute × sample:
-        score, rationale, quote, abstention) and ``council`` (per candidate × attribute: score, spread, SD).
+        score, rationale, quote, abstention; in ``scoring: expected`` also ``confidence`` and ``distribution``,
+        scale point as text → probability, else null) and ``council`` (per candidate × attribute: score,
+        spread, SD, and the mean ``confidence`` of the judges that scored).
 
     Raises:
         NotFoundError: If this owner has no such batch or the batch no such item.
@@ -185,14 +187,14 @@ def batch_item(store: Store, owner: str, batch_id: str, item_id: str) -> dict[st
     judgments = store.query(
         """
         SELECT candidate_id, judge_id, attribute_id AS attribute, sample, score, calibrated_score, rationale, quote,
-               abstention, detail FROM judgments WHERE batch_id = ? AND item_id = ?
+               abstention, detail, confidence, distribution FROM judgments WHERE batch_id = ? AND item_id = ?
         ORDER BY candidate_id, judge_id, attribute_id, sample""",
         [batch_id, item_id],
     )
     council = store.query(
         """
         SELECT candidate_id, attribute_id AS attribute, score, calibrated_mean AS calibrated_score, status,
-               n_judges, n_scored, spread, sd FROM council_scores WHERE batch_id = ? AND item_id = ?
+               n_judges, n_scored, spread, sd, confidence FROM council_scores WHERE batch_id = ? AND item_id = ?
         ORDER BY candidate_id, attribute_id""",
         [batch_id, item_id],
     )
@@ -207,6 +209,9 @@ def batch_item(store: Store, owner: str, batch_id: str, item_id: str) -> dict[st
             {**r, "output": o}
             for r, o in zip(records(outputs.drop(columns="output")), outputs["output"], strict=True)
         ],
-        "judgments": records(judgments),
+        "judgments": [
+            {**r, "distribution": json.loads(d) if isinstance(d, str) else None}
+            for r, d in zip(records(judgments.drop(columns="distribution")), judgments["distribution"], strict=True)
+        ],
         "council": records(council),
     }

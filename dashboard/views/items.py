@@ -2,10 +2,15 @@
 
 Judge disagreement (spread between judges) is highlighted; the list can be filtered to high-disagreement or
 high-risk items for human review. Batches carry texts and agent outputs; datasets (e.g. MentalAlign) only
-scores, so for them the page shows every rater's scores per response. From ``GET /v1/views/items``.
+scores, so for them the page shows every rater's scores per response. Judges with ``scoring: expected``
+show their fractional score with its confidence (``3.42 (c .61)``) and, per judgment, the distribution over
+the scale points (``1:.05 2:.20 3:.50 4:.20 5:.05``). From ``GET /v1/views/items``.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -35,6 +40,60 @@ def _filtered(items: pd.DataFrame, batch: bool) -> pd.DataFrame:
     return out
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def score_text(score: Any, confidence: Any = None) -> str:
+    """A score as the CLI prints it: ``4``, ``3.42``, or ``3.42 (c .61)`` with a confidence; ``-`` when missing."""
+    if _missing(score):
+        return "-"
+    v = float(score)
+    text = str(int(v)) if v.is_integer() else f"{v:.2f}"
+    if _missing(confidence):
+        return text
+    c = f"{float(confidence):.2f}"
+    return f"{text} (c {c[1:] if c.startswith('0.') else c})"
+
+
+def distribution_text(dist: Any) -> str:
+    """A distribution over scale points as compact text, points in order: ``1:.05 2:.20 3:.50`` ('' for none)."""
+    if not isinstance(dist, dict) or not dist:
+        return ""
+
+    def order(point: str) -> tuple[float, str]:
+        try:
+            return float(point), point
+        except ValueError:
+            return math.inf, point
+
+    def prob(p: float) -> str:
+        t = f"{p:.2f}"
+        return t[1:] if t.startswith("0.") else t
+
+    return " ".join(f"{k}:{prob(float(dist[k]))}" for k in sorted(dist, key=order))
+
+
+def score_table(cj: pd.DataFrame, cc: pd.DataFrame) -> pd.DataFrame:
+    """One candidate's scores, attributes × judges: each judge's score (mean over samples) with its confidence.
+
+    ``cj``: the candidate's judgments (one row per judge × attribute × sample); ``cc``: the council rows
+    indexed by attribute. Columns: attribute, one text column per judge, council (text), spread (number).
+    """
+    conf = cj["confidence"] if "confidence" in cj else pd.Series(float("nan"), index=cj.index)
+    per = (cj.assign(confidence=conf.where(cj["score"].notna()))
+           .groupby(["attribute", "judge_id"], sort=False)[["score", "confidence"]].mean())
+    judges = list(dict.fromkeys(cj["judge_id"]))
+    wide = pd.DataFrame({"attribute": list(dict.fromkeys(cj["attribute"]))})
+    for judge in judges:
+        wide[judge] = [score_text(*per.loc[(a, judge)]) if (a, judge) in per.index else "-"
+                       for a in wide["attribute"]]
+    council_conf = cc["confidence"] if "confidence" in cc else pd.Series(float("nan"), index=cc.index)
+    wide["council"] = [score_text(cc["score"].get(a), council_conf.get(a)) for a in wide["attribute"]]
+    wide["spread"] = wide["attribute"].map(cc["spread"])
+    return wide
+
+
 def _agents(detail: dict, judge: str) -> None:
     agents = [a for a in detail["agents"] if a["judge_id"] == judge]
     for a in agents:
@@ -55,6 +114,23 @@ def _agents(detail: dict, judge: str) -> None:
                 st.warning(f"abstained: {a['abstention']} {a['detail'] or ''}")
 
 
+def _judgment_rows(cj: pd.DataFrame, expected: bool) -> None:
+    """Every judgment of the candidate; with expected scoring its confidence and distribution beside it."""
+    columns = ["judge_id", "attribute", "sample", "score", "rationale", "quote", "abstention"]
+    if not expected:
+        st.dataframe(cj[[c for c in columns if c != "sample"]], hide_index=True)
+        return
+    rows = cj[columns].assign(confidence=cj["confidence"],
+                              distribution=[distribution_text(d) for d in cj["distribution"]])
+    st.dataframe(rows[["judge_id", "attribute", "sample", "score", "confidence", "distribution", "rationale",
+                       "quote", "abstention"]], hide_index=True,
+                 column_config={"score": st.column_config.NumberColumn("score", format="%.2f"),
+                                "confidence": st.column_config.ProgressColumn(
+                                    "confidence", min_value=0.0, max_value=1.0, format="%.2f"),
+                                "distribution": st.column_config.TextColumn(
+                                    "distribution", help="probability per scale point")})
+
+
 def _batch_item(c: Client, scope: Scope, item_id: str) -> None:
     d = c.item(scope, item_id)
     st.subheader(f"Context {item_id}")
@@ -69,13 +145,14 @@ def _batch_item(c: Client, scope: Scope, item_id: str) -> None:
             if cj.empty:
                 st.info("Not judged yet.")
                 continue
-            wide = cj.pivot_table(index="attribute", columns="judge_id", values="score", sort=False).reset_index()
             cc = council[council["candidate_id"] == cand["candidate_id"]].set_index("attribute")
-            wide["council"] = wide["attribute"].map(cc["score"])
-            wide["spread"] = wide["attribute"].map(cc["spread"])
+            wide = score_table(cj, cc)
             st.dataframe(_highlight(wide, "spread", 2.0), hide_index=True)
-            st.caption("Rows shaded red: judges differ by 2 points or more.")
-            st.dataframe(cj[["judge_id", "attribute", "score", "rationale", "quote", "abstention"]], hide_index=True)
+            expected = "confidence" in cj and cj["confidence"].notna().any()
+            st.caption("Rows shaded red: judges differ by 2 points or more."
+                       + (" `3.42 (c .61)`: expected score over the scale points and its confidence"
+                          " (1 − normalised entropy; council: mean of its scoring judges)." if expected else ""))
+            _judgment_rows(cj, expected)
     st.subheader("Each judge's reading of the context")
     judges = sorted({a["judge_id"] for a in d["agents"]})
     for tab, judge in zip(st.tabs(judges), judges, strict=True) if judges else []:
