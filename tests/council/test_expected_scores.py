@@ -20,6 +20,7 @@ from council.store.store import Store
 from council.tables import print_batch_tables
 from tests.council.expected import C1, C2, C3, ER, EXP, INT, store_three_judges
 from tests.council.helpers import council
+from tests.service.results import normalise
 
 
 @pytest.fixture
@@ -112,6 +113,9 @@ def test_results_files_keep_fractional_scores_confidence_and_distribution(stored
         assert er.confidence == pytest.approx(((C1 + C2) / 2 + C2) / 2)
         j0 = frame[(frame.rater == "j0") & (frame.attribute == ER)].iloc[0]
         assert json.loads(j0.distribution) == pytest.approx({"0": .075, "1": .225, "2": .7})
+    as_json = pd.DataFrame(doc["scores"])  # the same rows in all three formats, as the service test checks
+    assert list(as_json.columns) == list(csv.columns) == list(parquet.columns)
+    assert normalise(csv) == normalise(as_json) == normalise(parquet)
 
 
 def test_judge_scores_composite_confidence_and_compact_distribution(stored) -> None:
