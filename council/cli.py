@@ -89,7 +89,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_local(args: argparse.Namespace) -> int:
     from judges.local.server import as_dicts, local_down, local_status, local_up
 
-    statuses = {"up": local_up, "down": local_down, "status": local_status}[args.action]()
+    if args.action == "up":
+        statuses = local_up(args.models or None)
+    else:
+        statuses = {"down": local_down, "status": local_status}[args.action]()
     for s in as_dicts(statuses):
         print(json.dumps(s))
     return 0
@@ -107,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="judge a JSONL batch file")
     run.add_argument("file", help="batch file: one JSON item per line (see README)")
-    run.add_argument("--council", default="local", help="council spec file (YAML/JSON) or 'local' (default)")
+    run.add_argument("--council", default="local",
+                     help="council spec file (YAML/JSON), 'local' (default) or 'local:ALIAS,...' (embedded judges)")
     run.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     run.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
     run.add_argument("--no-local-up", action="store_true", help="do not start the embedded judges")
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     local = sub.add_parser("local", help="manage the embedded llama.cpp judges")
     local.add_argument("action", choices=["up", "down", "status"])
+    local.add_argument("models", nargs="*", help="with up: model aliases to start (default: the default council's)")
     local.set_defaults(func=_cmd_local)
 
     from council.service.cli import register as register_service  # imports Ray only when serving

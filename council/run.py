@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol as TypingProtocol
 
+from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, BatchItem, CouncilSpec, RunSummary, content_id
 from judges.client.gate import CallGate
@@ -77,6 +78,7 @@ class LocalExecutor:
 def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: CouncilSpec, *,
                   owner: str = "local") -> str:
     """Validate-and-store a batch; the id is derived from its content, so the same batch maps to one id."""
+    check_scoring(council, protocol)
     if council.calibration_id:  # fail before any judging when the named calibration is absent or does not fit
         from council.analysis import check_council_calibration
         check_council_calibration(store, council, protocol, owner)

@@ -10,16 +10,25 @@ from pydantic import ValidationError
 
 from council.types import CouncilSpec
 from judges.errors import ConfigError
-from judges.local.models import LOCAL_MODELS
+from judges.local.models import DEFAULT_LOCAL_COUNCIL, LOCAL_MODELS
 from judges.local.server import local_judge_spec
+from protocols import Protocol
 
-__all__ = ["default_council", "load_council", "parse_council"]
+__all__ = ["check_scoring", "default_council", "load_council", "local_council", "parse_council"]
 
 
 def default_council() -> CouncilSpec:
-    """The embedded council: every local GGUF model as a judge, median aggregation."""
-    return CouncilSpec(id="local", judges=[local_judge_spec(alias) for alias in LOCAL_MODELS],
-                       aggregation="median")
+    """The embedded council: the local judges that agree best with experts (bench/bench_validity.py)."""
+    return local_council(list(DEFAULT_LOCAL_COUNCIL), council_id="local")
+
+
+def local_council(aliases: list[str], *, council_id: str | None = None) -> CouncilSpec:
+    """A council of embedded judges by model alias (``council run --council local:ALIAS,ALIAS``)."""
+    unknown = [a for a in aliases if a not in LOCAL_MODELS]
+    if unknown or not aliases:
+        raise ConfigError(f"unknown local model(s) {unknown or aliases}; known: {', '.join(LOCAL_MODELS)}")
+    return CouncilSpec(id=council_id or "local:" + ",".join(aliases),
+                       judges=[local_judge_spec(alias) for alias in aliases], aggregation="median")
 
 
 def _problems(e: ValidationError) -> str:
@@ -42,11 +51,37 @@ def parse_council(data: dict | str) -> CouncilSpec:
 
 
 def load_council(name_or_path: str | None) -> CouncilSpec:
-    """The council named ``local`` (default) or the one described in a YAML/JSON file."""
+    """The council named ``local`` (default), ``local:ALIAS,...`` (embedded judges by name) or a YAML/JSON file."""
     if name_or_path in (None, "", "local"):
         return default_council()
+    if name_or_path.startswith("local:"):
+        return local_council([a.strip() for a in name_or_path.removeprefix("local:").split(",") if a.strip()])
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"council {name_or_path!r}: no such file (or use the named council 'local')")
     text = path.read_text(encoding="utf-8")
     return parse_council(json.loads(text) if path.suffix == ".json" else text)
+
+
+def check_scoring(council: CouncilSpec, protocol: Protocol) -> None:
+    """Refuse, before any call, a judge whose scoring mode cannot work with this protocol or provider.
+
+    ``expected`` scoring reads one digit token per score, so every scale point must be a single digit;
+    and it needs top logprobs, which some providers never return (litellm knows for hosted models; for a
+    self-hosted endpoint only a call tells, and a reply without them is a ``no_logprobs`` abstention).
+
+    Raises:
+        ConfigError: naming the judge's field.
+    """
+    from judges.client.adapter import supports_logprobs
+
+    for i, judge in enumerate(council.judges):
+        if judge.scoring != "expected":
+            continue
+        if not all(0 <= p <= 9 for p in protocol.scale.points):
+            raise ConfigError(f"council.judges.{i}.scoring: expected scoring reads one digit per score, but "
+                              f"protocol {protocol.id!r} has scale {protocol.scale.min}-{protocol.scale.max}; "
+                              "use scoring: argmax")
+        if supports_logprobs(judge) is False:
+            raise ConfigError(f"council.judges.{i}.scoring: {judge.model} returns no logprobs, which expected "
+                              "scoring needs; use scoring: argmax")

@@ -101,7 +101,9 @@ class JudgePipeline:
         """Judge every candidate of one context with this judge."""
         spec = client.spec
         tags = tags.model_copy(update={"judge_id": spec.id, "item_id": context.id})
-        tom = await self.tom(ToMInput(context=context, tags=tags), client) if spec.agents.tom else None
+        tom = None
+        if spec.agents.tom:
+            tom = await self.tom(ToMInput(context=context, protocol=protocol, tags=tags), client)
         domain: Outcome[DomainResult] | None = None
         blocked: Outcome[ScoringResult] | None = _upstream_failed("ToM agent", tom) if tom and not tom.ok else None
         if spec.agents.domain and blocked is None:

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from judges.client.model import ModelClient
-from judges.client.records import CallTags
+from judges.client.records import CallTags, TokenLogprobs
 from judges.errors import BudgetExceeded, ExecutionError
 
 __all__ = ["Problem", "StructuredReply", "extract_json", "generate_structured", "parse_reply"]
@@ -55,6 +55,10 @@ class StructuredReply(Generic[M]):
     """Abstention reason when there is no usable value (``provider_error``, ``invalid_output`` ...)."""
     detail: str = ""
     """Human-readable detail of the failure."""
+    text: str = ""
+    """The raw text of the reply that ``value`` was parsed from."""
+    logprobs: TokenLogprobs | None = None
+    """That reply's top logprobs per generated token, when they were asked for and returned."""
 
 
 @cache
@@ -112,6 +116,8 @@ async def generate_structured(
     tags: CallTags,
     check: Callable[[M], list[Problem]] = lambda _: [],
     sample: int = 0,
+    top_logprobs: int = 0,
+    extra_body: dict[str, Any] | None = None,
 ) -> StructuredReply[M]:
     """Ask for a reply matching ``model``; check it; re-prompt once with the problems; report the rest.
 
@@ -124,7 +130,7 @@ async def generate_structured(
     for attempt in range(2):
         try:
             reply = await client.call(conversation, schema_name=model.__name__, schema=schema, tags=tags,
-                                      sample=sample)
+                                      sample=sample, top_logprobs=top_logprobs, extra_body=extra_body)
         except ExecutionError as e:
             out.failure, out.detail = "provider_error", f"{e.kind}: {e}"
             return out
@@ -136,7 +142,7 @@ async def generate_structured(
         if value is not None:
             problems = check(value)
         if _better(value, problems, out):  # a repair that makes things worse keeps the first reply
-            out.value, out.problems = value, problems
+            out.value, out.problems, out.text, out.logprobs = value, problems, reply.text, reply.logprobs
         if not problems:
             return out
         if attempt == 0:

@@ -107,13 +107,26 @@ class JudgeSpec(Frozen):
     probability distribution over the scale points at the score position (logprobs) and takes its mean
     (G-Eval style), with a confidence from the distribution's entropy. ``expected`` needs a provider that
     returns top logprobs; without them it fails loudly (refused at submission, or ``no_logprobs``)."""
-    rationales: bool | None = None
-    """Whether the scoring agent writes a rationale and a quote per attribute. None: on for hosted judges,
-    off for the embedded local ones (they cost most of a small model's generated tokens)."""
+    top_logprobs: int = Field(0, ge=0, le=20)
+    """Alternatives per generated token asked for on scoring calls (0: none; ``expected`` scoring uses 20
+    then). The embedded judges always ask (it costs them nothing), so argmax and expected readings of
+    the same judge share cached calls."""
+    score_readout: bool = False
+    """The endpoint is this project's embedded runtime, which reads every score's distribution right after
+    its key without generating (``Engine.readout``): each attribute read independently, no checklist
+    verdicts, flags or rationales. Set by the embedded judges' specs."""
+    rationales: bool = True
+    """Whether the scoring agent writes a rationale and cites a span of the candidate per attribute. The
+    embedded judges' specs switch it off: it costs most of a small model's generated tokens."""
     timeout_s: float = Field(120.0, gt=0)
     """Timeout of one call."""
     max_attempts: int = Field(4, ge=1, le=10)
     """Attempts per call on rate limits, 5xx and timeouts (tenacity, exponential back-off)."""
+
+    @property
+    def scoring_logprobs(self) -> int:
+        """Top logprobs per token that this judge's scoring calls ask for."""
+        return self.top_logprobs or (20 if self.scoring == "expected" else 0)
 
 
 # ---------------------------------------------------------------- inputs

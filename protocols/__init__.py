@@ -10,7 +10,7 @@ import hashlib
 import json
 from functools import cached_property
 from importlib import resources
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -71,6 +71,9 @@ class Attribute(BaseModel):
     """Description of a response deserving each score."""
     needs_tom: bool = True
     """Whether reading the seeker's mind (ToM) is expected to help score this attribute."""
+    exemplars: dict[int, list[Annotated[str, Field(min_length=1, max_length=400)]]] = Field(default_factory=dict)
+    """Optional example replies per scale point (at most 3 each), shown under the anchors in judges' prompts.
+    Written for the protocol, never taken from data the judges are measured on."""
 
 
 class Protocol(BaseModel):
@@ -109,6 +112,10 @@ class Protocol(BaseModel):
                     f"attributes[{attribute.id}].anchors: need exactly one anchor for each score "
                     f"{self.scale.points}, got {sorted(attribute.anchors)}"
                 )
+            odd = [p for p, texts in attribute.exemplars.items() if p not in attribute.anchors or len(texts) > 3]
+            if odd:
+                raise ValueError(f"attributes[{attribute.id}].exemplars: keys must be scale points with at most 3 "
+                                 f"examples each; check {odd}")
         for name, members in self.composites.items():
             unknown = [m for m in members if m not in ids]
             if unknown or not members:
@@ -138,8 +145,15 @@ class Protocol(BaseModel):
         lines = [f"Rubric: {self.name} (version {self.version}); scale {self.scale.min}-{self.scale.max}."]
         for a in self.attributes:
             lines.append(f"\n[{a.id}] {a.name} ({a.dimension}): {a.definition}")
-            lines.extend(f"  {score} = {text}" for score, text in sorted(a.anchors.items()))
+            for score, text in sorted(a.anchors.items()):
+                lines.append(f"  {score} = {text}")
+                lines.extend(f'      e.g. "{example}"' for example in a.exemplars.get(score, []))
         return "\n".join(lines)
+
+    def without_exemplars(self) -> Protocol:
+        """The same rubric with no exemplars (the exemplar ablation); its content hash differs."""
+        return self.model_copy(update={"attributes": [a.model_copy(update={"exemplars": {}})
+                                                      for a in self.attributes]})
 
     def composite_of(self, scores: dict[str, float | None]) -> dict[str, float | None]:
         """Mean of each composite's attributes; None when any member score is missing."""

@@ -43,13 +43,15 @@ def _call_rows(records: list[CallRecord]) -> Rows:
         r.call_id, r.tags.run_id, r.tags.batch_id, r.tags.item_id, r.tags.candidate_id, r.tags.judge_id,
         r.tags.agent, r.model, r.tags.prompt_version, r.cache_key, _json(r.request), r.response_text,
         r.prompt_tokens, r.completion_tokens, r.cost_usd, r.latency_ms, r.attempts, r.cache_hit,
-        r.cached_from, r.error, r.error_kind, r.created_at] for r in records]
+        r.cached_from, r.error, r.error_kind, r.created_at,
+        _json(r.logprobs) if r.logprobs is not None else None] for r in records]
     return Rows("llm_calls", _CALL_COLUMNS, rows, "IGNORE", 1)
 
 
 _CALL_COLUMNS = ("call_id", "run_id", "batch_id", "item_id", "candidate_id", "judge_id", "agent", "model",
                  "prompt_version", "cache_key", "request", "response_text", "prompt_tokens", "completion_tokens",
-                 "cost_usd", "latency_ms", "attempts", "cache_hit", "cached_from", "error", "error_kind", "created_at")
+                 "cost_usd", "latency_ms", "attempts", "cache_hit", "cached_from", "error", "error_kind", "created_at",
+                 "logprobs")
 _OUTPUT_COLUMNS = ("batch_id", "item_id", "judge_id", "agent", "candidate_id", "sample", "output", "abstention",
                    "detail", "calls", "repaired", "run_id", "created_at")
 _JUDGMENT_COLUMNS = ("batch_id", "item_id", "candidate_id", "judge_id", "attribute_id", "sample", "score",
@@ -161,12 +163,13 @@ class Store:
             return None
         with self._lock:
             row = self.db.execute(
-                "SELECT call_id, response_text, prompt_tokens, completion_tokens FROM llm_calls "
+                "SELECT call_id, response_text, prompt_tokens, completion_tokens, logprobs FROM llm_calls "
                 "WHERE cache_key = ? AND response_text IS NOT NULL AND NOT cache_hit ORDER BY created_at LIMIT 1",
                 [cache_key]).fetchone()
         if row is None:
             return None
-        return CachedReply(call_id=row[0], text=row[1], prompt_tokens=row[2], completion_tokens=row[3])
+        return CachedReply(call_id=row[0], text=row[1], prompt_tokens=row[2], completion_tokens=row[3],
+                           logprobs=json.loads(row[4]) if row[4] is not None else None)
 
     async def record_call(self, *records: CallRecord) -> None:
         """Store calls durably; returns once they are committed (group commit, see :mod:`.writer`)."""

@@ -1,18 +1,33 @@
-"""Helpers shared by the three agents: prompt rendering pieces and outcome building."""
+"""Helpers shared by the three agents: the shared prompt prefix, the numbered conversation, outcomes.
+
+All three agents of a judge send the same system message (the panel brief with the rubric) and start
+their user message with the same conversation block, so a local model reuses that prefix's KV cache
+across every call and a hosted one can use its prompt cache. What differs comes last.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from functools import cache
+from string import Template
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from judges.client.model import ModelClient
-from judges.prompts import delimit
+from judges.prompts import load_prompt, neutralise
+from judges.spans import numbered, split_spans
 from judges.structured import StructuredReply
 from judges.types import Context, Outcome
+from protocols import Protocol
+
+__all__ = ["ConversationView", "brief", "conversation_view", "failed", "format_hint", "prompt_version",
+           "succeeded"]
 
 T = TypeVar("T")
+
+_BRIEF = "panel.v2"
 
 
 def format_hint(client: ModelClient, model: type[BaseModel]) -> str:
@@ -23,9 +38,46 @@ def format_hint(client: ModelClient, model: type[BaseModel]) -> str:
     return "\nAnswer with one JSON object."
 
 
-def context_block(context: Context) -> str:
-    """The conversation, delimited as untrusted data."""
-    return delimit("conversation", context.transcript())
+def brief(protocol: Protocol) -> str:
+    """The system message every agent of every judge sends for this protocol: the panel brief and the rubric."""
+    return _brief(protocol.rubric_text())
+
+
+@cache
+def _brief(rubric: str) -> str:
+    return Template(load_prompt(_BRIEF).system).substitute(rubric=rubric).strip()
+
+
+def prompt_version(agent_template_version: str) -> str:
+    """The version stored with a call: the agent's template and the shared brief it is sent with."""
+    return f"{agent_template_version}+{load_prompt(_BRIEF).version}"
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """The conversation as the judge sees it, and the seeker's spans it can cite by number (1-based)."""
+
+    block: str
+    spans: list[str]
+
+    def span(self, number: int) -> str | None:
+        """The span with this number, or None when there is none."""
+        return self.spans[number - 1] if 1 <= number <= len(self.spans) else None
+
+
+def conversation_view(context: Context) -> ConversationView:
+    """The conversation delimited as untrusted data, the seeker's sentences numbered for citation."""
+    spans: list[str] = []
+    lines = []
+    for turn in context.turns:
+        if turn.role == "seeker":
+            parts = split_spans(turn.text)
+            text = numbered([neutralise("conversation", p) for p in parts], start=len(spans) + 1)
+            spans.extend(parts)
+        else:
+            text = neutralise("conversation", turn.text)
+        lines.append(f"{turn.role.upper()}: {text}")
+    return ConversationView(block="<conversation>\n" + "\n".join(lines) + "\n</conversation>", spans=spans)
 
 
 def failed(reply: StructuredReply[Any]) -> Outcome[Any]:

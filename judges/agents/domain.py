@@ -1,8 +1,9 @@
 """The domain agent: weighs ToM hypotheses against cultural, ethical and clinical-safety norms.
 
-Runs once per (judge, context), never sees a candidate, keeps the top 1-3 hypotheses with weights, rates
-the risk level and writes a must / should / avoid checklist tied to rubric attributes. It describes goals
-and never drafts a reply. Without ToM (ablation C2) it derives the checklist from the context alone.
+Runs once per (judge, context), never sees a candidate, keeps the 1-3 most plausible hypotheses with
+weights, rates the risk level and writes a must / should / avoid checklist tied to rubric attributes.
+It describes goals and never drafts a reply. Without ToM (ablation C2) it derives the checklist from
+the context alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judges.agents._common import context_block, failed, format_hint, succeeded
+from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version, succeeded
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
 from judges.prompts import PromptTemplate, load_prompt
@@ -31,33 +32,31 @@ Kind = Literal["must", "should", "avoid"]
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="ignore")
     family: RuleFamily
-    note: str = Field(min_length=2, max_length=100)
+    note: str = Field(min_length=2, max_length=60)
 
 
 @cache
 def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str, ...]) -> type[BaseModel]:
     """The reply schema for these hypothesis ids (empty without ToM) and rubric attributes."""
+    config = ConfigDict(extra="ignore")
     checklist_item = create_model(
-        "ChecklistEntry",
-        __config__=ConfigDict(extra="ignore"),
+        "ChecklistEntry", __config__=config,
         kind=(Kind, ...),
         attribute=(Literal[attribute_ids], ...),  # type: ignore[valid-type]
-        text=(str, Field(min_length=3, max_length=120)),
+        text=(str, Field(min_length=3, max_length=90)),
     )
     fields: dict[str, Any] = {}
     if hypothesis_ids:
-        refined = create_model(
-            "RefinedEntry",
-            __config__=ConfigDict(extra="ignore"),
+        kept = create_model(
+            "KeptHypothesis", __config__=config,
             source=(Literal[hypothesis_ids], ...),  # type: ignore[valid-type]
-            content=(str, Field(min_length=3, max_length=140)),
             plausibility=(Literal[1, 2, 3, 4, 5], ...),
         )
-        fields["refined"] = (list[refined], Field(min_length=1, max_length=3))  # type: ignore[valid-type]
-    fields["rules_applied"] = (list[_Rule], Field(max_length=3))
+        fields["keep"] = (list[kept], Field(min_length=1, max_length=3))  # type: ignore[valid-type]
+    fields["rules_applied"] = (list[_Rule], Field(max_length=2))
     fields["risk_level"] = (RiskLevel, ...)
-    fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=5))  # type: ignore[valid-type]
-    return create_model("DomainReply", __config__=ConfigDict(extra="ignore"), **fields)
+    fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=4))  # type: ignore[valid-type]
+    return create_model("DomainReply", __config__=config, **fields)
 
 
 class DomainInput(Frozen):
@@ -79,21 +78,20 @@ DomainAgent = Callable[[DomainInput, ModelClient], Awaitable[Outcome[DomainResul
 def _hypotheses_block(tom: ToMResult | None) -> str:
     if tom is None:
         return "No hypotheses are given: infer the seeker's needs from the conversation yourself."
-    lines = [f"Seeker's surface request: {tom.surface_request}",
-             f"Support the seeker seems to want: {tom.support_preference}", "Hypotheses:"]
-    lines += [f"- {h.id} ({h.type}, confidence {h.confidence:.1f}): {h.content} [evidence: \"{h.evidence}\"]"
-              for h in tom.hypotheses]
-    lines += [f"Risk signal: {r.kind} [\"{r.quote}\"]" for r in tom.risk_signals]
+    lines = ["Stage 1 found:", f"- asks for: {tom.surface_request}", f"- wants support: {tom.support_preference}"]
+    lines += [f"- {h.id} ({h.type}, {h.confidence:.1f}): {h.content}" for h in tom.hypotheses]
+    lines += [f"- risk signal: {r.kind} (\"{r.quote}\")" for r in tom.risk_signals]
     return "\n".join(lines)
 
 
-def _process(reply: Any) -> DomainResult:
+def _process(reply: Any, tom: ToMResult | None) -> DomainResult:
+    hypotheses = {h.id: h for h in tom.hypotheses} if tom else {}
     unique: dict[str, Any] = {}
-    for entry in getattr(reply, "refined", None) or []:
-        unique.setdefault(entry.source, entry)  # a hypothesis refined twice keeps its first reading
+    for entry in getattr(reply, "keep", None) or []:
+        unique.setdefault(entry.source, entry)  # a hypothesis kept twice keeps its first rating
     total = sum(r.plausibility for r in unique.values()) or 1
     return DomainResult(
-        refined=[RefinedHypothesis(id=f"{r.source}r", source=r.source, content=r.content,
+        refined=[RefinedHypothesis(id=f"{r.source}r", source=r.source, content=hypotheses[r.source].content,
                                    weight=r.plausibility / total) for r in unique.values()],
         rules_applied=[f"{rule.family}: {rule.note}" for rule in reply.rules_applied],
         risk_level=reply.risk_level,
@@ -103,22 +101,26 @@ def _process(reply: Any) -> DomainResult:
 
 
 def domain_agent(prompt: PromptTemplate | None = None) -> DomainAgent:
-    """Build the domain agent from a prompt template (default: the shipped ``domain.v1``)."""
-    template = prompt or load_prompt("domain.v1")
+    """Build the domain agent from a prompt template (default: the shipped ``domain.v2``)."""
+    template = prompt or load_prompt("domain.v2")
 
     async def run(inp: DomainInput, client: ModelClient) -> Outcome[DomainResult]:
         hypothesis_ids = tuple(h.id for h in inp.tom.hypotheses) if inp.tom else ()
         model = domain_reply_model(hypothesis_ids, tuple(inp.protocol.attribute_ids))
+        keep = ("Keep the 1 to 3 most plausible hypotheses, each with a plausibility from 1 (unlikely) to 5 "
+                "(almost certain)." if hypothesis_ids else "")
         messages = template.render(
-            context=context_block(inp.context),
+            brief=brief(inp.protocol),
+            context=conversation_view(inp.context).block,
             hypotheses=_hypotheses_block(inp.tom),
-            attributes=", ".join(f"{a.id} ({a.name})" for a in inp.protocol.attributes),
+            keep=keep,
+            attributes=", ".join(inp.protocol.attribute_ids),
             format_hint=format_hint(client, model),
         )
-        tags = inp.tags.model_copy(update={"agent": "domain", "prompt_version": template.version})
+        tags = inp.tags.model_copy(update={"agent": "domain", "prompt_version": prompt_version(template.version)})
         reply = await generate_structured(client, messages, model, tags=tags)
         if reply.value is None:
             return failed(reply)
-        return succeeded(_process(reply.value), reply)
+        return succeeded(_process(reply.value, inp.tom), reply)
 
     return run

@@ -1,9 +1,16 @@
-"""The scoring agent: every rubric attribute of one candidate, with a rationale and a quote.
+"""The scoring agent: every rubric attribute of one candidate, read as a scale point or as a distribution.
 
 Runs once per (judge, candidate, sample). It reads the context, the refined hypotheses and checklist
-from upstream, the protocol's anchored rubric and the candidate (delimited, treated as data), gives a
-verdict per checklist item and scores each attribute. An attribute whose quote does not occur in the
-candidate, or whose score contradicts an unmet "must" item, abstains after the repair re-prompt.
+from upstream and the candidate (delimited, treated as data; the rubric is in the shared brief), gives
+a verdict per checklist item and a score per attribute at a fixed position of a compact JSON reply.
+With ``rationales`` each attribute also gets a one-sentence rationale and the number of a candidate span
+as evidence (grounded by construction under constrained decoding).
+
+Scores are read per the judge's ``scoring`` mode: ``argmax`` takes the point written; ``expected`` takes
+the mean of the model's distribution over the scale points at that position (see
+:mod:`judges.distribution`), and abstains with ``no_logprobs`` where the provider gave none. An unmet
+"must" item caps its attribute below the top score: in argmax mode a top score is sent back for repair,
+in expected mode the distribution is conditioned on the points below the top.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judges.agents._common import context_block, failed, format_hint
+from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
-from judges.prompts import PromptTemplate, delimit, load_prompt, neutralise
-from judges.quotes import quote_occurs
-from judges.structured import Problem, generate_structured
+from judges.distribution import ScoreDistribution, confidence, expected, score_distributions
+from judges.prompts import PromptTemplate, delimit, load_prompt
+from judges.spans import numbered, split_spans
+from judges.structured import Problem, StructuredReply, generate_structured
 from judges.types import (
     AttributeScore,
     Candidate,
@@ -27,6 +35,7 @@ from judges.types import (
     Context,
     DomainResult,
     Frozen,
+    JudgeSpec,
     Outcome,
     ScoringResult,
     ToMResult,
@@ -41,24 +50,34 @@ Verdict = Literal["met", "partial", "unmet", "n/a"]
 
 @cache
 def scoring_reply_model(
-    attribute_ids: tuple[str, ...], points: tuple[int, ...], checklist_ids: tuple[str, ...]
+    attribute_ids: tuple[str, ...], points: tuple[int, ...], checklist_ids: tuple[str, ...],
+    evidence_spans: int | None = None, flags: bool = True,
 ) -> type[BaseModel]:
-    """The reply schema: checklist verdicts, then per attribute rationale → quote → score, then flags."""
+    """The reply schema: checklist verdicts, then each attribute's score, then flags.
+
+    With ``evidence_spans`` (rationales on) each attribute is ``{rationale, evidence, score}``, evidence
+    being 0 (nothing applies) or the number of one of the candidate's spans. Without ``flags`` (a score
+    readout) the reply holds the scores only.
+    """
     config = ConfigDict(extra="ignore")
-    attribute_reply = create_model(
-        "AttributeReply",
-        __config__=config,
-        rationale=(str, Field(min_length=3, max_length=160)),
-        quote=(str, Field(max_length=120)),
-        score=(Literal[points], ...),  # type: ignore[valid-type]
-    )
+    score = (Literal[points], ...)  # type: ignore[valid-type]
     fields: dict[str, Any] = {}
     if checklist_ids:
         verdicts = create_model("ChecklistVerdicts", __config__=config,
                                 **{cid: (Verdict, ...) for cid in checklist_ids})
         fields["checklist"] = (verdicts, ...)
-    fields.update({aid: (attribute_reply, ...) for aid in attribute_ids})
-    fields["flags"] = (list[Literal[FLAGS]], Field(max_length=5))  # type: ignore[valid-type]
+    if evidence_spans is None:
+        fields.update({aid: score for aid in attribute_ids})
+    else:
+        attribute_reply = create_model(
+            "AttributeReply", __config__=config,
+            rationale=(str, Field(min_length=3, max_length=160)),
+            evidence=(int, Field(json_schema_extra={"enum": list(range(evidence_spans + 1))})),
+            score=score,
+        )
+        fields.update({aid: (attribute_reply, ...) for aid in attribute_ids})
+    if flags:
+        fields["flags"] = (list[Literal[FLAGS]], Field(max_length=3))  # type: ignore[valid-type]
     return create_model("ScoreReply", __config__=config, **fields)
 
 
@@ -96,7 +115,22 @@ def _understanding_block(tom: ToMResult | None, domain: DomainResult | None) -> 
         lines.append(f"Risk level: {domain.risk_level}")
         lines.append("Checklist for a good reply (for an 'avoid' item, 'met' means the reply avoids it):")
         lines += [f"- {c.id} [{c.kind}, {c.attribute}]: {c.text}" for c in domain.checklist]
-    return "\n".join(lines) or "Score the candidate directly against the rubric."
+    return "\n".join(lines) or "No panel notes. Score the candidate directly against the rubric."
+
+
+def _steps(has_checklist: bool, rationales: bool, readout: bool) -> str:
+    if readout:
+        return " For each attribute give only its score."
+    steps = []
+    if has_checklist:
+        steps.append("First say for each checklist item whether the reply met it (met, partial, unmet, n/a).")
+    if rationales:
+        steps.append("For each attribute give a one-sentence rationale, the number of the candidate span that "
+                     "shows it (0 when none applies), then the score.")
+    else:
+        steps.append("For each attribute give only its score.")
+    steps.append("Then flag any problem you see.")
+    return " " + " ".join(steps)
 
 
 def _must_unmet(domain: DomainResult | None, verdicts: dict[str, str]) -> dict[str, list[str]]:
@@ -113,65 +147,96 @@ def _verdicts(reply: Any) -> dict[str, str]:
     return checklist.model_dump() if checklist is not None else {}
 
 
-def _check(inp: ScoringInput) -> Callable[[Any], list[Problem]]:
+def _point(entry: Any) -> int:
+    return entry if isinstance(entry, int) else entry.score
+
+
+def _check(inp: ScoringInput, spec: JudgeSpec) -> Callable[[Any], list[Problem]]:
     top = inp.protocol.scale.max
-    texts = (inp.candidate.text, neutralise("candidate", inp.candidate.text))  # as written and as shown
 
     def check(reply: Any) -> list[Problem]:
-        problems: list[Problem] = []
+        if spec.scoring == "expected":  # the cap conditions the distribution instead (see _read)
+            return []
         unmet = _must_unmet(inp.domain, _verdicts(reply))
-        for aid in inp.protocol.attribute_ids:
-            entry = getattr(reply, aid)
-            if entry.quote.strip() and not any(quote_occurs(entry.quote, t) for t in texts):
-                problems.append(Problem(f"{aid}.quote", f"{entry.quote!r} is not an exact span of the candidate "
-                                        "(copy it exactly, or use an empty string)", "quote_not_found"))
-            if entry.score == top and aid in unmet:
-                problems.append(Problem(f"{aid}.score", f"checklist item(s) {', '.join(unmet[aid])} (must) are "
-                                        f"unmet, so {aid} cannot get the top score {top}"))
-        return problems
+        return [Problem(f"{aid}.score", f"checklist item(s) {', '.join(unmet[aid])} (must) are unmet, so {aid} "
+                        f"cannot get the top score {top}")
+                for aid in inp.protocol.attribute_ids if _point(getattr(reply, aid)) == top and aid in unmet]
 
     return check
 
 
-def _process(reply: Any, problems: list[Problem], inp: ScoringInput) -> ScoringResult:
-    broken = {p.field.split(".")[0]: p for p in problems}
-    scores = []
-    for aid in inp.protocol.attribute_ids:
-        entry = getattr(reply, aid)
-        problem = broken.get(aid)
-        if problem is None:
-            scores.append(AttributeScore(attribute=aid, score=float(entry.score), rationale=entry.rationale,
-                                         quote=entry.quote))
-        else:
-            scores.append(AttributeScore(attribute=aid, score=None, rationale=entry.rationale, quote=entry.quote,
-                                         abstention=problem.kind, detail=problem.message))  # type: ignore[arg-type]
+def _capped(distribution: ScoreDistribution, top: int) -> ScoreDistribution | None:
+    """The distribution conditioned on the points below the top (None when they have no mass)."""
+    below = {p: v for p, v in distribution.items() if int(p) < top}
+    total = sum(below.values())
+    return {p: v / total for p, v in below.items()} | {str(top): 0.0} if total > 0 else None
+
+
+def _read(aid: str, entry: Any, problem: Problem | None, distribution: ScoreDistribution | None, capped: bool,
+          inp: ScoringInput, spec: JudgeSpec, spans: list[str], has_logprobs: bool) -> AttributeScore:
+    """One attribute's score (or abstention) from the reply entry and its distribution."""
+    rationale = "" if isinstance(entry, int) else entry.rationale
+    evidence = 0 if isinstance(entry, int) else entry.evidence
+    quote = spans[evidence - 1] if 1 <= evidence <= len(spans) else ""
+    common = {"attribute": aid, "rationale": rationale, "quote": quote}
+    if problem is not None:
+        return AttributeScore(**common, score=None, abstention=problem.kind,  # type: ignore[arg-type]
+                              detail=problem.message)
+    if distribution is not None and capped:
+        distribution = _capped(distribution, inp.protocol.scale.max)
+    if distribution is None:
+        if spec.scoring == "expected":
+            detail = ("the provider returned no logprobs" if not has_logprobs else
+                      "no scale point among the alternatives at the score position")
+            return AttributeScore(**common, score=None, abstention="no_logprobs", detail=detail)
+        return AttributeScore(**common, score=float(_point(entry)))
+    value = expected(distribution) if spec.scoring == "expected" else float(_point(entry))
+    return AttributeScore(**common, score=value, confidence=confidence(distribution), distribution=distribution)
+
+
+def _process(reply: StructuredReply[Any], inp: ScoringInput, spec: JudgeSpec, spans: list[str]) -> ScoringResult:
+    value = reply.value
+    broken = {p.field.split(".")[0]: p for p in reply.problems}
+    ids = inp.protocol.attribute_ids
+    distributions = score_distributions(reply.text, reply.logprobs, ids, inp.protocol.scale.points,
+                                        nested=spec.rationales and not spec.score_readout)
+    unmet = _must_unmet(inp.domain, _verdicts(value))
+    scores = [_read(aid, getattr(value, aid), broken.get(aid), distributions[aid], aid in unmet, inp, spec, spans,
+                    bool(reply.logprobs)) for aid in ids]
     return ScoringResult(
         scores=scores,
-        checklist=[ChecklistVerdict(id=cid, verdict=v) for cid, v in _verdicts(reply).items()],
-        flags=sorted(set(reply.flags)),
+        checklist=[ChecklistVerdict(id=cid, verdict=v) for cid, v in _verdicts(value).items()],
+        flags=sorted(set(getattr(value, "flags", ()))),
     )
 
 
 def scoring_agent(prompt: PromptTemplate | None = None) -> ScoringAgent:
-    """Build the scoring agent from a prompt template (default: the shipped ``scoring.v1``)."""
-    template = prompt or load_prompt("scoring.v1")
+    """Build the scoring agent from a prompt template (default: the shipped ``scoring.v2``)."""
+    template = prompt or load_prompt("scoring.v2")
 
     async def run(inp: ScoringInput, client: ModelClient) -> Outcome[ScoringResult]:
-        checklist_ids = tuple(c.id for c in inp.domain.checklist) if inp.domain else ()
-        model = scoring_reply_model(tuple(inp.protocol.attribute_ids), tuple(inp.protocol.scale.points),
-                                    checklist_ids)
+        spec = client.spec
+        readout, rationales = spec.score_readout, spec.rationales and not spec.score_readout
+        checklist_ids = tuple(c.id for c in inp.domain.checklist) if inp.domain and not readout else ()
+        spans = split_spans(inp.candidate.text) if rationales else []
+        ids, points = tuple(inp.protocol.attribute_ids), tuple(inp.protocol.scale.points)
+        model = scoring_reply_model(ids, points, checklist_ids, len(spans) if rationales else None, not readout)
+        shown = numbered(spans) if rationales else inp.candidate.text
         messages = template.render(
-            context=context_block(inp.context),
+            brief=brief(inp.protocol),
+            context=conversation_view(inp.context).block,
             understanding=_understanding_block(inp.tom, inp.domain),
-            rubric=inp.protocol.rubric_text(),
-            candidate=delimit("candidate", inp.candidate.text),
+            candidate=delimit("candidate", shown),
+            steps=_steps(bool(checklist_ids), rationales, readout),
             format_hint=format_hint(client, model),
         )
-        tags = inp.tags.model_copy(update={"agent": "scoring", "prompt_version": template.version,
+        tags = inp.tags.model_copy(update={"agent": "scoring", "prompt_version": prompt_version(template.version),
                                            "candidate_id": inp.candidate.id})
-        reply = await generate_structured(client, messages, model, tags=tags, check=_check(inp), sample=inp.sample)
+        extra = {"score_readout": {"fields": list(ids), "points": list(points)}} if readout else None
+        reply = await generate_structured(client, messages, model, tags=tags, check=_check(inp, spec),
+                                          sample=inp.sample, top_logprobs=spec.scoring_logprobs, extra_body=extra)
         if reply.value is None:
             return failed(reply)
-        return Outcome(value=_process(reply.value, reply.problems, inp), calls=reply.calls, repaired=reply.repaired)
+        return Outcome(value=_process(reply, inp, spec, spans), calls=reply.calls, repaired=reply.repaired)
 
     return run

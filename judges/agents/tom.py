@@ -1,58 +1,65 @@
-"""The Theory-of-Mind agent: hypotheses about the seeker's mind, each grounded in a quote.
+"""The Theory-of-Mind agent: hypotheses about the seeker's mind, each grounded in a span of their words.
 
 Runs once per (judge, context) and never sees a candidate, so its output is a shared frame of
-reference for scoring every candidate of the context.
+reference for scoring every candidate of the context. Evidence is the number of one of the seeker's
+spans: an enum under schema-constrained decoding, so it is grounded by construction. A hypothesis
+whose number names no span (possible only without constrained decoding) is dropped; the agent
+abstains only when no grounded hypothesis remains.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judges.agents._common import context_block, failed, format_hint, succeeded
+from judges.agents._common import ConversationView, brief, conversation_view, failed, format_hint, prompt_version
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
-from judges.prompts import PromptTemplate, load_prompt, neutralise
-from judges.quotes import quote_occurs
-from judges.structured import Problem, generate_structured
+from judges.prompts import PromptTemplate, load_prompt
+from judges.structured import generate_structured
 from judges.types import Context, Frozen, Hypothesis, Outcome, RiskSignal, ToMResult
+from protocols import Protocol
 
-__all__ = ["ToMAgent", "ToMInput", "ToMReply", "tom_agent"]
+__all__ = ["ToMAgent", "ToMInput", "tom_agent", "tom_reply_model"]
 
 _CONFIDENCE = {"low": 0.3, "medium": 0.6, "high": 0.9}
+HypothesisType = Literal["emotion", "belief", "desire", "intention", "need"]
+SupportPreference = Literal["emotional", "informational", "instrumental", "mixed", "unclear"]
+RiskKind = Literal["self_harm", "harm_to_others", "abuse", "medical"]
 
 
-class _HypothesisReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    type: Literal["emotion", "belief", "desire", "intention", "need"]
-    content: str = Field(min_length=3, max_length=140)
-    evidence: str = Field(min_length=2, max_length=120)
-    confidence: Literal["low", "medium", "high"]
-
-
-class _RiskReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    kind: Literal["self_harm", "harm_to_others", "abuse", "medical"]
-    quote: str = Field(min_length=2, max_length=120)
-
-
-class ToMReply(BaseModel):
-    """What the ToM agent's model must return."""
-
-    model_config = ConfigDict(extra="ignore")
-    surface_request: str = Field(max_length=140)
-    hypotheses: list[_HypothesisReply] = Field(min_length=1, max_length=4)
-    support_preference: Literal["emotional", "informational", "instrumental", "mixed", "unclear"]
-    risk_signals: list[_RiskReply] = Field(max_length=3)
+@cache
+def tom_reply_model(n_spans: int) -> type[BaseModel]:
+    """The reply schema for a conversation with ``n_spans`` numbered seeker spans (evidence is one of them)."""
+    config = ConfigDict(extra="ignore")
+    span = Field(json_schema_extra={"enum": list(range(1, n_spans + 1))})
+    hypothesis = create_model(
+        "HypothesisReply", __config__=config,
+        type=(HypothesisType, ...),
+        content=(str, Field(min_length=3, max_length=100)),
+        evidence=(int, span),
+        confidence=(Literal["low", "medium", "high"], ...),
+    )
+    risk = create_model("RiskReply", __config__=config, kind=(RiskKind, ...), evidence=(int, span))
+    return create_model(
+        "ToMReply", __config__=config,
+        hypotheses=(list[hypothesis], Field(min_length=1, max_length=3)),  # type: ignore[valid-type]
+        surface_request=(str, Field(max_length=80)),
+        support_preference=(SupportPreference, ...),
+        risk_signals=(list[risk], Field(max_length=2)),  # type: ignore[valid-type]
+    )
 
 
 class ToMInput(Frozen):
-    """The ToM agent's input: only the context, never a candidate."""
+    """The ToM agent's input: only the context (and the protocol of the shared brief), never a candidate."""
 
     context: Context
     """The help-seeking context."""
+    protocol: Protocol
+    """The rubric in the panel brief that every agent of the judge shares."""
     tags: CallTags
     """Where its calls belong."""
 
@@ -60,62 +67,41 @@ class ToMInput(Frozen):
 ToMAgent = Callable[[ToMInput, ModelClient], Awaitable[Outcome[ToMResult]]]
 
 
-def _grounded(quote: str, context: Context) -> bool:
-    """Whether a quote occurs in the conversation as written or as the judge saw it (markers neutralised)."""
-    text = context.transcript()
-    return quote_occurs(quote, text) or quote_occurs(quote, neutralise("conversation", text))
-
-
-def _check(context: Context) -> Callable[[ToMReply], list[Problem]]:
-
-    def check(reply: ToMReply) -> list[Problem]:
-        problems = [
-            Problem(f"hypotheses.{i}.evidence", f"{h.evidence!r} is not an exact span of the conversation",
-                    "quote_not_found")
-            for i, h in enumerate(reply.hypotheses) if not _grounded(h.evidence, context)
-        ]
-        problems += [
-            Problem(f"risk_signals.{i}.quote", f"{r.quote!r} is not an exact span of the conversation",
-                    "quote_not_found")
-            for i, r in enumerate(reply.risk_signals) if not _grounded(r.quote, context)
-        ]
-        return problems
-
-    return check
-
-
-def _process(reply: ToMReply, context: Context) -> ToMResult | None:
-    grounded = [h for h in reply.hypotheses if _grounded(h.evidence, context)]
+def _process(reply: Any, view: ConversationView) -> ToMResult | None:
+    grounded = [(h, view.span(h.evidence)) for h in reply.hypotheses if view.span(h.evidence) is not None]
     if not grounded:
         return None
     return ToMResult(
         surface_request=reply.surface_request,
         hypotheses=[
-            Hypothesis(id=f"h{i + 1}", type=h.type, content=h.content, evidence=h.evidence,
+            Hypothesis(id=f"h{i + 1}", type=h.type, content=h.content, evidence=quote,
                        confidence=_CONFIDENCE[h.confidence])
-            for i, h in enumerate(grounded)
+            for i, (h, quote) in enumerate(grounded)
         ],
         support_preference=reply.support_preference,
-        risk_signals=[RiskSignal(kind=r.kind, quote=r.quote) for r in reply.risk_signals
-                      if _grounded(r.quote, context)],
+        risk_signals=[RiskSignal(kind=r.kind, quote=view.span(r.evidence)) for r in reply.risk_signals
+                      if view.span(r.evidence) is not None],
         dropped_hypotheses=len(reply.hypotheses) - len(grounded),
     )
 
 
 def tom_agent(prompt: PromptTemplate | None = None) -> ToMAgent:
-    """Build the ToM agent from a prompt template (default: the shipped ``tom.v1``)."""
-    template = prompt or load_prompt("tom.v1")
+    """Build the ToM agent from a prompt template (default: the shipped ``tom.v2``)."""
+    template = prompt or load_prompt("tom.v2")
 
     async def run(inp: ToMInput, client: ModelClient) -> Outcome[ToMResult]:
-        messages = template.render(context=context_block(inp.context), format_hint=format_hint(client, ToMReply))
-        tags = inp.tags.model_copy(update={"agent": "tom", "prompt_version": template.version})
-        reply = await generate_structured(client, messages, ToMReply, tags=tags, check=_check(inp.context))
+        view = conversation_view(inp.context)
+        model = tom_reply_model(len(view.spans))
+        messages = template.render(brief=brief(inp.protocol), context=view.block,
+                                   format_hint=format_hint(client, model))
+        tags = inp.tags.model_copy(update={"agent": "tom", "prompt_version": prompt_version(template.version)})
+        reply = await generate_structured(client, messages, model, tags=tags)
         if reply.value is None:
             return failed(reply)
-        result = _process(reply.value, inp.context)
+        result = _process(reply.value, view)
         if result is None:
-            return Outcome(abstention="quote_not_found", detail="no hypothesis quotes the conversation exactly",
+            return Outcome(abstention="quote_not_found", detail="no hypothesis cites a span of the seeker's words",
                            calls=reply.calls, repaired=reply.repaired)
-        return succeeded(result, reply)
+        return Outcome(value=result, calls=reply.calls, repaired=reply.repaired)
 
     return run

@@ -12,10 +12,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from judges.client.records import TokenLogprobs
 from judges.errors import ConfigError, ExecutionError
 from judges.types import JudgeSpec
 
-__all__ = ["RawReply", "complete", "response_format_for", "resolve_structured_output"]
+__all__ = ["RawReply", "complete", "response_format_for", "resolve_structured_output", "supports_logprobs"]
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_LOG", "ERROR")
@@ -30,6 +31,7 @@ class RawReply:
     completion_tokens: int
     cost_usd: float
     finish_reason: str | None
+    logprobs: TokenLogprobs | None = None
 
 
 def _litellm() -> Any:
@@ -77,6 +79,21 @@ def resolve_structured_output(spec: JudgeSpec) -> str:
     return "prompt"
 
 
+def supports_logprobs(spec: JudgeSpec) -> bool | None:
+    """Whether the judge's provider returns top logprobs: True/False where litellm knows, None where it cannot.
+
+    A self-hosted OpenAI-compatible endpoint (``api_base``) may or may not return them; only a call tells.
+    """
+    if spec.api_base:
+        return None
+    try:
+        model, provider, _, _ = _litellm().get_llm_provider(spec.model)
+        params = _litellm().get_supported_openai_params(model=model, custom_llm_provider=provider) or []
+    except Exception:  # noqa: BLE001 - a model litellm cannot resolve is judged by its first call
+        return None
+    return "top_logprobs" in params or "logprobs" in params
+
+
 def response_format_for(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     """The ``response_format`` parameter for a structured-output mode (with its own copy of the schema)."""
     schema = copy.deepcopy(schema)  # providers' transforms must never touch the cached schema
@@ -100,9 +117,15 @@ def _api_key(spec: JudgeSpec) -> str | None:
 
 
 async def complete(
-    spec: JudgeSpec, messages: list[dict[str, str]], response_format: dict[str, Any] | None
+    spec: JudgeSpec, messages: list[dict[str, str]], response_format: dict[str, Any] | None, top_logprobs: int = 0,
+    extra_body: dict[str, Any] | None = None,
 ) -> RawReply:
-    """Make one chat-completion call for this judge; raise :class:`ExecutionError` on failure."""
+    """Make one chat-completion call for this judge; raise :class:`ExecutionError` on failure.
+
+    With ``top_logprobs`` > 0 the OpenAI-style ``logprobs`` / ``top_logprobs`` parameters are sent and the
+    reply's per-token alternatives are kept (None when the provider returns none). ``extra_body`` goes to
+    the provider as is (the embedded runtime's ``score_readout``).
+    """
     litellm = _litellm()
     _price_self_hosted(litellm, spec)
     kwargs: dict[str, Any] = {
@@ -126,6 +149,11 @@ async def complete(
         kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers ignore it; the SDK demands one
     if response_format is not None:
         kwargs["response_format"] = response_format
+    if top_logprobs > 0:
+        kwargs["logprobs"] = True
+        kwargs["top_logprobs"] = top_logprobs
+    if extra_body:
+        kwargs["extra_body"] = extra_body
     try:
         response = await litellm.acompletion(**kwargs)
     except Exception as e:  # noqa: BLE001 - classified below, original kept as __cause__
@@ -145,7 +173,22 @@ def _reply(litellm: Any, response: Any) -> RawReply:
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cost_usd=float(cost),
         finish_reason=getattr(choice, "finish_reason", None),
+        logprobs=_token_logprobs(getattr(choice, "logprobs", None)),
     )
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _token_logprobs(logprobs: Any) -> TokenLogprobs | None:
+    """The OpenAI ``choices[].logprobs.content`` list as compact tuples, or None when absent."""
+    content = _field(logprobs, "content") if logprobs is not None else None
+    if not content:
+        return None
+    return [(str(_field(t, "token")), float(_field(t, "logprob")),
+             [(str(_field(a, "token")), float(_field(a, "logprob"))) for a in (_field(t, "top_logprobs") or [])])
+            for t in content]
 
 
 def _retry_after(e: Exception) -> float | None:

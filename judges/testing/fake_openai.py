@@ -101,6 +101,8 @@ class FakeSettings:
     """Enum values in answers: seeded (``random``, so scores vary) or fixed (``first`` / ``last``)."""
     quote_words: int = 6
     """Words in a quoted span."""
+    logprobs: bool = True
+    """Answer ``logprobs`` when a request asks for them (False: a provider that never returns them)."""
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.failure_kinds if k not in OUTCOMES]
@@ -343,7 +345,7 @@ class FakeOpenAIServer:
             return _error(500, f"responder failed: {type(e).__name__}: {e}")
         if outcome == "fenced":
             content = f"Here is my assessment.\n```json\n{content}\n```\nI hope this helps."
-        return JSONResponse(completion_body(body, content))
+        return JSONResponse(completion_body(body, content, logprobs=settings.logprobs))
 
     async def _answer(self, body: dict[str, Any], settings: FakeSettings, key: str) -> str:
         if self.responder is not None:

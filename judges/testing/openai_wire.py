@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 import uuid
@@ -99,8 +100,37 @@ def body_key(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def completion_body(body: dict[str, Any], content: str) -> dict[str, Any]:
-    """Build an OpenAI chat completion carrying ``content``; usage counts about four characters a token."""
+_TOKENS = re.compile(r"\d|\D+")
+
+
+def digit_logprobs(content: str, top: int, spread: float = 0.25) -> dict[str, Any]:
+    """OpenAI-style ``logprobs`` for ``content``, a digit a token.
+
+    Each digit's alternatives are the digits 0-9, the written one most likely and its neighbours sharing
+    ``spread`` of the mass (so the expected value of a score stays near the point written); other text is
+    one token per run, certain.
+    """
+    entries = []
+    for token in _TOKENS.findall(content):
+        if token.isdigit():
+            d = int(token)
+            weights = {str(k): (1 - spread) if k == d else spread / 2 if abs(k - d) == 1 else 1e-4 for k in range(10)}
+            total = sum(weights.values())
+            alternatives = sorted(((t, math.log(w / total)) for t, w in weights.items()), key=lambda a: -a[1])[:top]
+        else:
+            alternatives = [(token, 0.0)]
+        entries.append({"token": token, "logprob": dict(alternatives).get(token, 0.0), "bytes": None,
+                        "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in alternatives]})
+    return {"content": entries}
+
+
+def completion_body(body: dict[str, Any], content: str, *, logprobs: bool = True) -> dict[str, Any]:
+    """Build an OpenAI chat completion carrying ``content``; usage counts about four characters a token.
+
+    When the request asks for ``logprobs`` (and ``logprobs`` here is True) the choice carries them, from
+    :func:`digit_logprobs`.
+    """
+    wanted = logprobs and bool(body.get("logprobs"))
     prompt_chars = sum(len(message_text(m)) for m in body.get("messages", []))
     usage = {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": max(1, len(content) // 4)}
     return {
@@ -114,7 +144,7 @@ def completion_body(body: dict[str, Any], content: str) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
-                "logprobs": None,
+                "logprobs": digit_logprobs(content, int(body.get("top_logprobs") or 1)) if wanted else None,
             }
         ],
         "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},

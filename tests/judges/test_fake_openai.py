@@ -15,13 +15,13 @@ import httpx
 import pytest
 
 from judges.agents._common import format_hint
-from judges.agents.tom import ToMReply
+from judges.agents.tom import tom_reply_model
 from judges.client.adapter import response_format_for
-from judges.quotes import quote_occurs
 from judges.structured import extract_json, parse_reply
 from judges.testing import FakeOpenAIServer
 
 CONVERSATION = "My sister stopped talking to me after an argument and I do not know how to fix it."
+ToMReply = tom_reply_model(3)
 TOM_SCHEMA = ToMReply.model_json_schema()
 
 MakeServer = Callable[..., FakeOpenAIServer]
@@ -70,7 +70,7 @@ def test_ok_answers_valid_json_for_the_response_format_schema(
     response = _post(fake_server, _body(response_format=response_format_for(mode, "ToMReply", TOM_SCHEMA)))
     assert response.status_code == 200
     reply = ToMReply.model_validate_json(_content(response))
-    assert reply.hypotheses and all(quote_occurs(h.evidence, CONVERSATION) for h in reply.hypotheses)
+    assert reply.hypotheses and all(1 <= h.evidence <= 3 for h in reply.hypotheses)  # a span number
     usage = response.json()["usage"]
     prompt_chars = sum(len(m["content"]) for m in _body()["messages"])
     assert usage["prompt_tokens"] == prompt_chars // 4

@@ -13,6 +13,7 @@ import pytest
 
 from judges.client.records import CallTags, MemoryLedger
 from judges.pipeline import JudgePipeline
+from judges.spans import numbered, split_spans
 from judges.testing import FakeOpenAIServer, RecordedRequest
 from judges.types import AgentSwitches, Candidate, Context
 from protocols import Protocol, load_protocol
@@ -22,15 +23,12 @@ MakeServer = Callable[..., FakeOpenAIServer]
 
 
 def agent_of(request: RecordedRequest) -> str:
-    system = request.messages[0]["content"]
-    for marker, agent in (
-        ("Theory-of-Mind stage", "tom"),
-        ("domain-norms stage", "domain"),
-        ("scoring stage", "scoring"),
-    ):
-        if marker in system:
+    # every agent sends the same system message (the panel brief); the stage is named in the user message
+    user = request.messages[1]["content"]
+    for marker, agent in (("Stage 1, read", "tom"), ("Stage 2, brief", "domain"), ("Stage 3, score", "scoring")):
+        if marker in user:
             return agent
-    raise AssertionError(f"unknown agent prompt: {system[:80]!r}")
+    raise AssertionError(f"unknown agent prompt: {user[-200:]!r}")
 
 
 @pytest.fixture
@@ -102,7 +100,8 @@ async def test_tom_and_domain_never_see_a_candidate(
         assert "<candidate>" not in request.text
         for c in candidates:
             assert c.text not in request.text and c.text[:40] not in request.text
-        assert seeker_context.turns[0].text in request.text  # they do see the context
+        # they do see the context, its sentences numbered for citation
+        assert all(f"] {span}" in request.text for span in split_spans(seeker_context.turns[0].text))
 
 
 async def test_each_scoring_call_sees_exactly_one_delimited_candidate(
@@ -114,13 +113,14 @@ async def test_each_scoring_call_sees_exactly_one_delimited_candidate(
     protocol: Protocol,
 ) -> None:
     await _judge(srv, judge_spec, model_client, seeker_context, candidates, protocol)
+    shown = {numbered(split_spans(c.text)): c.text for c in candidates}  # sentences numbered for citation
     seen = []
     for request in (r for r in srv.requests if agent_of(r) == "scoring"):
         user = request.messages[-1]["content"]
         [inside] = re.findall(r"<candidate>\n(.*?)\n</candidate>", user, flags=re.S)
-        seen.append(inside)
-        others = [c.text for c in candidates if c.text != inside]
-        assert all(text not in request.text for text in others)
+        seen.append(shown[inside])
+        others = [c.text for c in candidates if c.text != shown[inside]]
+        assert all(text[:40] not in request.text for text in others)
     assert sorted(seen) == sorted(c.text for c in candidates)
 
 

@@ -172,7 +172,7 @@ class _RecordingLimiter:
 async def test_every_attempt_takes_a_slot_sized_by_prompt_and_max_tokens() -> None:
     attempts = iter([ExecutionError("boom", kind="server_error", retryable=True), None])
 
-    async def complete(spec: JudgeSpec, messages: Any, fmt: Any) -> RawReply:
+    async def complete(spec: JudgeSpec, messages: Any, fmt: Any, top_logprobs: int = 0) -> RawReply:
         error = next(attempts)
         if error is not None:
             raise error

@@ -11,17 +11,17 @@ from pydantic import BaseModel, Field
 
 from judges.agents.domain import domain_reply_model
 from judges.agents.scoring import scoring_reply_model
-from judges.agents.tom import ToMReply
-from judges.quotes import quote_occurs
+from judges.agents.tom import tom_reply_model
 from judges.testing import schema_instance
 
 CONVERSATION = "I lost my job last week and I cannot stop worrying about paying the rent next month."
 CANDIDATE = "Losing a job is frightening, and worrying about rent makes complete sense right now."
 QUOTES = {"evidence": CONVERSATION, "quote": CANDIDATE}
+ToMReply = tom_reply_model(3)
 
 
 def _scoring_model() -> type[BaseModel]:
-    return scoring_reply_model(("empathy", "safety"), (1, 2, 3, 4, 5), ("c1", "c2"))
+    return scoring_reply_model(("empathy", "safety"), (1, 2, 3, 4, 5), ("c1", "c2"), 2)
 
 
 AGENT_MODELS = {
@@ -47,22 +47,13 @@ def test_agent_reply_schemas_get_valid_instances(name: str, choice: str) -> None
         model.model_validate(value)  # raises on any violation
 
 
-def test_tom_evidence_and_risk_quotes_are_real_spans_of_the_conversation() -> None:
-    quotes = {"evidence": CONVERSATION, "quote": CONVERSATION}
+def test_evidence_is_always_the_number_of_an_existing_span() -> None:
     for seed in range(25):
-        reply = ToMReply.model_validate(
-            schema_instance(ToMReply.model_json_schema(), rng=random.Random(seed), quotes=quotes)
-        )
-        assert all(quote_occurs(h.evidence, CONVERSATION) for h in reply.hypotheses)
-        assert all(quote_occurs(r.quote, CONVERSATION) for r in reply.risk_signals)
-        assert all(len(h.evidence.split()) <= 6 for h in reply.hypotheses)
-
-
-def test_scoring_quotes_come_from_the_candidate_not_the_conversation() -> None:
-    value = schema_instance(_scoring_model().model_json_schema(), rng=random.Random(3), quotes=QUOTES)
-    for attribute in ("empathy", "safety"):
-        assert quote_occurs(value[attribute]["quote"], CANDIDATE)
-        assert not quote_occurs(value[attribute]["quote"], CONVERSATION)
+        reply = ToMReply.model_validate(schema_instance(ToMReply.model_json_schema(), rng=random.Random(seed)))
+        assert all(1 <= h.evidence <= 3 for h in reply.hypotheses)
+        assert all(1 <= r.evidence <= 3 for r in reply.risk_signals)
+        value = schema_instance(_scoring_model().model_json_schema(), rng=random.Random(seed))
+        assert all(0 <= value[a]["evidence"] <= 2 for a in ("empathy", "safety"))
 
 
 def test_seeded_choices_are_deterministic_and_vary_across_seeds() -> None:

@@ -16,12 +16,12 @@ import pytest
 from pydantic import BaseModel
 
 from judges.agents.scoring import ScoringInput, scoring_agent, scoring_reply_model
-from judges.agents.tom import ToMInput, ToMReply, tom_agent
+from judges.agents.tom import ToMInput, tom_agent, tom_reply_model
 from judges.client.records import CallTags, MemoryLedger
 from judges.pipeline import CandidateJudgment
 from judges.structured import extract_json, generate_structured, parse_reply
 from judges.testing import FakeOpenAIServer, schema_instance
-from judges.types import Candidate, Context
+from judges.types import Candidate, ChecklistItem, Context, DomainResult
 from protocols import Protocol, load_protocol
 
 TAGS = CallTags(judge_id="judge-a", agent="test")
@@ -32,18 +32,12 @@ MESSAGES = [
 ]
 
 GOOD_TOM = {
+    "hypotheses": [{"type": "emotion", "content": "feels lonely", "evidence": 1, "confidence": "high"}],
     "surface_request": "wants to make friends",
-    "hypotheses": [
-        {
-            "type": "emotion",
-            "content": "feels lonely",
-            "evidence": "not made a single friend",
-            "confidence": "high",
-        }
-    ],
     "support_preference": "emotional",
     "risk_signals": [],
 }
+ToMReply = tom_reply_model(1)  # the conversation above is one span
 
 
 def queued(*replies: str) -> Callable[[dict[str, Any]], str]:
@@ -164,23 +158,23 @@ async def test_tom_agent_abstains_with_the_reason_and_no_value(
     seeker_context: Context,
 ) -> None:
     srv = make_fake_server(responder=queued("I'd rather not.", "Still no."))
-    outcome = await tom_agent()(ToMInput(context=seeker_context, tags=TAGS), model_client(judge_spec(srv)))
+    outcome = await tom_agent()(ToMInput(context=seeker_context, protocol=load_protocol("epitome"), tags=TAGS),
+                                model_client(judge_spec(srv)))
     assert outcome.value is None and not outcome.ok
     assert outcome.abstention == "invalid_output" and "not valid JSON" in outcome.detail
     assert outcome.repaired and len(outcome.calls) == 2
 
 
-def _scoring_reply(protocol: Protocol, candidate: Candidate, seed: int = 0) -> dict[str, Any]:
-    model = scoring_reply_model(tuple(protocol.attribute_ids), tuple(protocol.scale.points), ())
-    return schema_instance(
-        model.model_json_schema(), rng=random.Random(seed), quotes={"quote": candidate.text}
-    )
+def _scoring_reply(protocol: Protocol, checklist_ids: tuple[str, ...] = (), seed: int = 0) -> dict[str, Any]:
+    model = scoring_reply_model(tuple(protocol.attribute_ids), tuple(protocol.scale.points), checklist_ids)
+    return schema_instance(model.model_json_schema(), rng=random.Random(seed))
 
 
 async def _score(
-    srv: FakeOpenAIServer, spec: Any, client: Any, protocol: Protocol, context: Context, candidate: Candidate
+    srv: FakeOpenAIServer, spec: Any, client: Any, protocol: Protocol, context: Context, candidate: Candidate,
+    domain: DomainResult | None = None,
 ) -> CandidateJudgment:
-    inp = ScoringInput(context=context, candidate=candidate, protocol=protocol, tags=TAGS)
+    inp = ScoringInput(context=context, candidate=candidate, protocol=protocol, tags=TAGS, domain=domain)
     outcome = await scoring_agent()(inp, client)
     return CandidateJudgment(candidate_id=candidate.id, sample=0, outcome=outcome)
 
@@ -200,6 +194,12 @@ async def test_scoring_agent_failure_abstains_on_every_attribute_with_null_score
     assert all(s.score is None and s.abstention == "invalid_output" and s.detail for s in scores)
 
 
+def _must(attribute: str) -> DomainResult:
+    """A domain output whose one checklist item is a "must" tied to ``attribute``."""
+    return DomainResult(refined=[], rules_applied=[], risk_level="low",
+                        checklist=[ChecklistItem(id="c1", kind="must", attribute=attribute, text="name the loss")])
+
+
 async def test_a_worse_repair_keeps_the_first_reply(
     make_fake_server: Callable[..., FakeOpenAIServer],
     judge_spec: Any,
@@ -208,27 +208,24 @@ async def test_a_worse_repair_keeps_the_first_reply(
     seeker_context: Context,
     candidates: list[Candidate],
 ) -> None:
-    candidate = candidates[0]
-    first = _scoring_reply(protocol, candidate)
     broken = protocol.attribute_ids[1]
-    first[broken]["quote"] = "words the candidate never wrote at all"
-    worse = copy.deepcopy(first)
-    for aid in protocol.attribute_ids[2:4]:
-        worse[aid]["quote"] = "another invented sentence of the judge"
-    for second in ("not JSON any more", json.dumps(worse)):
+    first = _scoring_reply(protocol, ("c1",))
+    first["checklist"] = {"c1": "unmet"}
+    first[broken] = protocol.scale.max  # a top score although its "must" item is unmet
+    for second in ("not JSON any more", "{}"):
         srv = make_fake_server(responder=queued(json.dumps(first), second))
-        judged = await _score(srv, None, model_client(judge_spec(srv)), protocol, seeker_context, candidate)
+        judged = await _score(srv, None, model_client(judge_spec(srv, rationales=False)), protocol, seeker_context,
+                              candidates[0], _must(broken))
         assert judged.outcome.repaired and len(judged.outcome.calls) == 2
-        assert "is not an exact span of the candidate" in srv.requests[1].messages[-1]["content"]
+        assert "cannot get the top score" in srv.requests[1].messages[-1]["content"]
         by_attribute = {s.attribute: s for s in judged.attribute_scores(protocol)}
-        assert by_attribute[broken].score is None and by_attribute[broken].abstention == "quote_not_found"
+        assert by_attribute[broken].score is None and by_attribute[broken].abstention == "invalid_output"
         for aid in protocol.attribute_ids:  # everything else is the first reply's, untouched
             if aid != broken:
-                assert by_attribute[aid].score == first[aid]["score"]
-                assert by_attribute[aid].quote == first[aid]["quote"]
+                assert by_attribute[aid].score == first[aid]
 
 
-async def test_a_repair_that_fixes_the_quote_scores_every_attribute(
+async def test_a_repair_that_lowers_the_capped_score_scores_every_attribute(
     make_fake_server: Callable[..., FakeOpenAIServer],
     judge_spec: Any,
     model_client: Any,
@@ -236,28 +233,42 @@ async def test_a_repair_that_fixes_the_quote_scores_every_attribute(
     seeker_context: Context,
     candidates: list[Candidate],
 ) -> None:
-    candidate = candidates[0]
-    fixed = _scoring_reply(protocol, candidate, seed=1)
-    first = copy.deepcopy(fixed)
-    first[protocol.attribute_ids[0]]["quote"] = "a paraphrase the candidate never said"
+    capped = protocol.attribute_ids[0]
+    fixed = _scoring_reply(protocol, ("c1",), seed=1)
+    fixed["checklist"], fixed[capped] = {"c1": "unmet"}, protocol.scale.max - 1
+    first = {**fixed, capped: protocol.scale.max}
     srv = make_fake_server(responder=queued(json.dumps(first), json.dumps(fixed)))
-    judged = await _score(srv, None, model_client(judge_spec(srv)), protocol, seeker_context, candidate)
+    judged = await _score(srv, None, model_client(judge_spec(srv, rationales=False)), protocol, seeker_context,
+                          candidates[0], _must(capped))
     scores = judged.attribute_scores(protocol)
-    assert [s.score for s in scores] == [float(fixed[a]["score"]) for a in protocol.attribute_ids]
+    assert [s.score for s in scores] == [float(fixed[a]) for a in protocol.attribute_ids]
     assert all(s.abstention is None for s in scores)
 
 
-async def test_tom_evidence_that_is_not_in_the_conversation_triggers_a_repair(
+async def test_a_hypothesis_citing_no_span_is_dropped_without_a_repair(
     make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
 ) -> None:
     context = Context(id="c", turns=[{"role": "seeker", "text": CONVERSATION}])  # type: ignore[list-item]
-    invented = copy.deepcopy(GOOD_TOM)
-    invented["hypotheses"][0]["evidence"] = "I feel nobody likes me"
-    srv = make_fake_server(responder=queued(json.dumps(invented), json.dumps(GOOD_TOM)))
-    outcome = await tom_agent()(ToMInput(context=context, tags=TAGS), model_client(judge_spec(srv)))
-    assert "'I feel nobody likes me' is not an exact span" in srv.requests[1].messages[-1]["content"]
-    assert outcome.ok and outcome.repaired
-    assert [h.evidence for h in outcome.value.hypotheses] == ["not made a single friend"]  # type: ignore[union-attr]
+    reply = copy.deepcopy(GOOD_TOM)
+    reply["hypotheses"].append({"type": "need", "content": "wants company", "evidence": 7, "confidence": "low"})
+    srv = make_fake_server(responder=queued(json.dumps(reply)))
+    outcome = await tom_agent()(ToMInput(context=context, protocol=load_protocol("epitome"), tags=TAGS),
+                                model_client(judge_spec(srv)))
+    assert srv.count == 1 and outcome.ok and not outcome.repaired
+    assert [h.evidence for h in outcome.value.hypotheses] == [CONVERSATION]  # type: ignore[union-attr]
+    assert outcome.value.dropped_hypotheses == 1  # type: ignore[union-attr]
+
+
+async def test_tom_abstains_when_no_hypothesis_cites_a_span(
+    make_fake_server: Callable[..., FakeOpenAIServer], judge_spec: Any, model_client: Any
+) -> None:
+    context = Context(id="c", turns=[{"role": "seeker", "text": CONVERSATION}])  # type: ignore[list-item]
+    reply = copy.deepcopy(GOOD_TOM)
+    reply["hypotheses"][0]["evidence"] = 3
+    srv = make_fake_server(responder=queued(json.dumps(reply)))
+    outcome = await tom_agent()(ToMInput(context=context, protocol=load_protocol("epitome"), tags=TAGS),
+                                model_client(judge_spec(srv)))
+    assert outcome.abstention == "quote_not_found" and outcome.value is None and srv.count == 1
 
 
 async def test_replies_and_repairs_are_recorded_in_the_ledger(
