@@ -56,6 +56,7 @@ class LocalExecutor:
         self.guard = guard
         self.pipeline = pipeline or JudgePipeline()
         self._clients: dict[str, ModelClient] = {}
+        self._one_context: dict[str, asyncio.Lock] = {}
 
     def client(self, judge: JudgeSpec) -> ModelClient:
         """The model client for a judge (one per judge spec)."""
@@ -71,8 +72,16 @@ class LocalExecutor:
 
     async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
                             protocol: Protocol, tags: CallTags) -> ContextJudgment:
-        """Judge every candidate of the context with this judge, in this process."""
-        return await self.pipeline.judge_context(self.client(judge), context, candidates, protocol, tags)
+        """Judge every candidate of the context with this judge, in this process.
+
+        An embedded judge (``score_readout``) keeps one KV-cache sequence, so its contexts run one after
+        another: each context's ToM, domain and scoring calls then reuse the prompt prefix they share (the
+        conversation, then the panel's notes) instead of evicting each other's.
+        """
+        if not judge.score_readout:
+            return await self.pipeline.judge_context(self.client(judge), context, candidates, protocol, tags)
+        async with self._one_context.setdefault(limiter_key(judge), asyncio.Lock()):
+            return await self.pipeline.judge_context(self.client(judge), context, candidates, protocol, tags)
 
 
 def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: CouncilSpec, *,

@@ -32,7 +32,7 @@ Kind = Literal["must", "should", "avoid"]
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="ignore")
     family: RuleFamily
-    note: str = Field(min_length=2, max_length=60)
+    note: str = Field(min_length=2, max_length=40)
 
 
 @cache
@@ -43,7 +43,7 @@ def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str
         "ChecklistEntry", __config__=config,
         kind=(Kind, ...),
         attribute=(Literal[attribute_ids], ...),  # type: ignore[valid-type]
-        text=(str, Field(min_length=3, max_length=90)),
+        text=(str, Field(min_length=3, max_length=60)),
     )
     fields: dict[str, Any] = {}
     if hypothesis_ids:
@@ -55,7 +55,7 @@ def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str
         fields["keep"] = (list[kept], Field(min_length=1, max_length=3))  # type: ignore[valid-type]
     fields["rules_applied"] = (list[_Rule], Field(max_length=2))
     fields["risk_level"] = (RiskLevel, ...)
-    fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=4))  # type: ignore[valid-type]
+    fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=3))  # type: ignore[valid-type]
     return create_model("DomainReply", __config__=config, **fields)
 
 
@@ -107,13 +107,10 @@ def domain_agent(prompt: PromptTemplate | None = None) -> DomainAgent:
     async def run(inp: DomainInput, client: ModelClient) -> Outcome[DomainResult]:
         hypothesis_ids = tuple(h.id for h in inp.tom.hypotheses) if inp.tom else ()
         model = domain_reply_model(hypothesis_ids, tuple(inp.protocol.attribute_ids))
-        keep = ("Keep the 1 to 3 most plausible hypotheses, each with a plausibility from 1 (unlikely) to 5 "
-                "(almost certain)." if hypothesis_ids else "")
         messages = template.render(
             brief=brief(inp.protocol),
             context=conversation_view(inp.context).block,
             hypotheses=_hypotheses_block(inp.tom),
-            keep=keep,
             attributes=", ".join(inp.protocol.attribute_ids),
             format_hint=format_hint(client, model),
         )

@@ -120,7 +120,7 @@ def _understanding_block(tom: ToMResult | None, domain: DomainResult | None) -> 
 
 def _steps(has_checklist: bool, rationales: bool, readout: bool) -> str:
     if readout:
-        return " For each attribute give only its score."
+        return ""
     steps = []
     if has_checklist:
         steps.append("First say for each checklist item whether the reply met it (met, partial, unmet, n/a).")

@@ -49,7 +49,7 @@ REPLIES = [
     ),
 ]
 FAILURE_KINDS = ["429", "500", "timeout", "malformed"]
-SEED = 5
+SEED = 1
 N_ATTRIBUTES = 7
 TOTAL_JUDGMENTS = len(SEEKERS) * 2 * 2 * N_ATTRIBUTES  # items × candidates × judges × attributes
 ABSTENTION_REASONS = {"invalid_output", "quote_not_found", "provider_error", "upstream_failed"}
@@ -84,9 +84,9 @@ def _always_failing(body: dict[str, Any], nth: int) -> str | None:
     """Two calls that fail on every attempt, whatever the seed: judge b's ToM call on item 3 and judge a's
     scoring call on item 2's cold candidate; everything else is left to the random draw."""
     text = "\n".join(m["content"] for m in body["messages"])
-    if body["model"] == "fake-judge-b" and "Stage 1, read" in text and SEEKERS[3] in text:
+    if body["model"] == "fake-judge-b" and "Stage 1: read" in text and SEEKERS[3] in text:
         return "500"
-    if body["model"] == "fake-judge-a" and "Stage 3, score" in text and REPLIES[2][1] in text:
+    if body["model"] == "fake-judge-a" and "Stage 3: score" in text and REPLIES[2][1] in text:
         return "503"
     return None
 

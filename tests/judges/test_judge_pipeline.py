@@ -25,7 +25,7 @@ MakeServer = Callable[..., FakeOpenAIServer]
 def agent_of(request: RecordedRequest) -> str:
     # every agent sends the same system message (the panel brief); the stage is named in the user message
     user = request.messages[1]["content"]
-    for marker, agent in (("Stage 1, read", "tom"), ("Stage 2, brief", "domain"), ("Stage 3, score", "scoring")):
+    for marker, agent in (("Stage 1: read", "tom"), ("Stage 2: brief", "domain"), ("Stage 3: score", "scoring")):
         if marker in user:
             return agent
     raise AssertionError(f"unknown agent prompt: {user[-200:]!r}")
