@@ -248,7 +248,7 @@ class DomainResult(Frozen):
     refined: list[RefinedHypothesis]
     """The top 2-3 hypotheses with weights summing to 1 (empty without ToM)."""
     rules_applied: list[str]
-    """Norms consulted, as ``family: note``."""
+    """Norm families consulted (cultural, ethics, safety, therapy)."""
     risk_level: Literal["none", "low", "moderate", "high", "imminent"]
     """Clinical-safety risk level of the context."""
     checklist: list[ChecklistItem]

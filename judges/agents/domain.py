@@ -29,12 +29,6 @@ RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
 Kind = Literal["must", "should", "avoid"]
 
 
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    family: RuleFamily
-    note: str = Field(min_length=2, max_length=40)
-
-
 @cache
 def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str, ...]) -> type[BaseModel]:
     """The reply schema for these hypothesis ids (empty without ToM) and rubric attributes."""
@@ -43,7 +37,7 @@ def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str
         "ChecklistEntry", __config__=config,
         kind=(Kind, ...),
         attribute=(Literal[attribute_ids], ...),  # type: ignore[valid-type]
-        text=(str, Field(min_length=3, max_length=60)),
+        text=(str, Field(min_length=3, max_length=40)),
     )
     fields: dict[str, Any] = {}
     if hypothesis_ids:
@@ -53,7 +47,7 @@ def domain_reply_model(hypothesis_ids: tuple[str, ...], attribute_ids: tuple[str
             plausibility=(Literal[1, 2, 3, 4, 5], ...),
         )
         fields["keep"] = (list[kept], Field(min_length=1, max_length=3))  # type: ignore[valid-type]
-    fields["rules_applied"] = (list[_Rule], Field(max_length=2))
+    fields["norms"] = (list[RuleFamily], Field(max_length=2))
     fields["risk_level"] = (RiskLevel, ...)
     fields["checklist"] = (list[checklist_item], Field(min_length=2, max_length=3))  # type: ignore[valid-type]
     return create_model("DomainReply", __config__=config, **fields)
@@ -93,7 +87,7 @@ def _process(reply: Any, tom: ToMResult | None) -> DomainResult:
     return DomainResult(
         refined=[RefinedHypothesis(id=f"{r.source}r", source=r.source, content=hypotheses[r.source].content,
                                    weight=r.plausibility / total) for r in unique.values()],
-        rules_applied=[f"{rule.family}: {rule.note}" for rule in reply.rules_applied],
+        rules_applied=list(dict.fromkeys(reply.norms)),
         risk_level=reply.risk_level,
         checklist=[ChecklistItem(id=f"c{i + 1}", kind=c.kind, attribute=c.attribute, text=c.text)
                    for i, c in enumerate(reply.checklist)],

@@ -39,7 +39,7 @@ def tom_reply_model(n_spans: int) -> type[BaseModel]:
     hypothesis = create_model(
         "HypothesisReply", __config__=config,
         type=(HypothesisType, ...),
-        content=(str, Field(min_length=3, max_length=80)),
+        content=(str, Field(min_length=3, max_length=50)),
         evidence=(int, span),
         confidence=(Literal["low", "medium", "high"], ...),
     )
@@ -47,7 +47,7 @@ def tom_reply_model(n_spans: int) -> type[BaseModel]:
     return create_model(
         "ToMReply", __config__=config,
         hypotheses=(list[hypothesis], Field(min_length=1, max_length=3)),  # type: ignore[valid-type]
-        surface_request=(str, Field(max_length=60)),
+        surface_request=(str, Field(max_length=40)),
         support_preference=(SupportPreference, ...),
         risk_signals=(list[risk], Field(max_length=2)),  # type: ignore[valid-type]
     )
