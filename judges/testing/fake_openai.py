@@ -140,6 +140,7 @@ class FakeOpenAIServer:
             agent's calls for one item always fail.
         host: Interface to bind (loopback by default).
         port: Port to bind; 0 picks a free one.
+        logprobs: Answer ``logprobs`` requests with per-token logprobs (False: a provider that has none).
 
     """
 
@@ -155,6 +156,7 @@ class FakeOpenAIServer:
         seed: int = 0,
         choice: Choice = "random",
         quote_words: int = 6,
+        logprobs: bool = True,
         responder: Responder | None = None,
         outcome_hook: OutcomeHook | None = None,
         host: str = "127.0.0.1",
@@ -169,6 +171,7 @@ class FakeOpenAIServer:
             seed,
             choice,
             quote_words,
+            logprobs,
         )
         self.responder = responder
         self.outcome_hook = outcome_hook

