@@ -51,7 +51,7 @@ async def test_logprobs_come_back_in_the_openai_shape_through_litellm(runtime):
     reply = await complete(spec, _messages("Name three colours."), None, 5)
     assert reply.completion_tokens > 0 and reply.logprobs
     assert "".join(token for token, _, _ in reply.logprobs) == reply.text  # tokens concatenate to the reply
-    for token, logprob, top in reply.logprobs:
+    for _, logprob, top in reply.logprobs:
         assert 1 <= len(top) <= 5 and logprob <= 0
         assert [lp for _, lp in top] == sorted((lp for _, lp in top), reverse=True)
         assert top[0][1] >= logprob - 1e-6  # greedy: the chosen token is the most likely one
