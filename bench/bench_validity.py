@@ -8,14 +8,16 @@ and GPT-4o / Claude 3.7 Sonnet / Gemini 2.5 Pro):
    (``epitome`` protocol), stored in a DuckDB file (a re-run is served from its cache);
 2. every rater's scores are imported onto the batch with the product's importer
    (``council.analysis.import_ratings_file``), plus the experts' mean as rater ``experts_mean``;
-3. the product calibrates the council against ``experts_mean`` (``fit_and_store_calibration``, K-fold CV
-   grouped by context) and the out-of-fold predictions of that calibration are the calibrated council;
+3. the product calibrates the council against ``experts_mean`` (``fit_and_store_calibration``, 5-fold CV
+   grouped by context; ``ridge-mm``, the product's default, and ``isotonic``) and the out-of-fold
+   predictions of that calibration are the calibrated council;
 4. per dimension: quadratic-weighted κ against the experts' median, Spearman and ICC(A,1) against the
    experts' mean (``council.stats``), for the council raw and calibrated, each expert against the other two,
    the crowd and the three frontier LLMs; the abstention rate and seconds per item.
 
-Conditions (``--conditions``): ``full`` (ToM → domain → scoring, expected scoring, exemplars in the rubric),
-``direct`` (scoring only), ``direct-noex`` (scoring only, no exemplars), ``full-noex``, ``direct-0.5b``.
+Conditions (``--conditions``): ``full`` (the default council: ToM → domain → scoring, expected scoring),
+``direct`` (scoring only), ``direct-ex`` / ``full-ex`` (with one exemplar reply per scale point in the rubric),
+``direct-0.5b`` and ``direct-135m`` (the other embedded models, scoring only).
 The argmax reading comes from the same calls as expected (the embedded judges always return logprobs).
 
     .venv/bin/python bench/bench_validity.py [--conditions full,direct,direct-noex] [--items 50]
@@ -56,14 +58,30 @@ DIMENSIONS = ("emotional_reactions", "interpretations", "explorations")
 RATERS = {"expert1": "human", "expert2": "human", "expert3": "human", "crowd": "external", "gpt": "external",
           "claude": "external", "gemini": "external"}
 EXPERTS = ("expert1", "expert2", "expert3")
+CALIBRATIONS = ("ridge-mm", "isotonic")  # the product's default calibrator first (the headline), then monotone
 SCALE = (0, 2)
 CONDITIONS = {
     # name: (model alias, ToM + domain on, exemplars in the rubric)
-    "full": ("qwen2.5-coder-1.5b-instruct", True, True),
-    "full-noex": ("qwen2.5-coder-1.5b-instruct", True, False),
-    "direct": ("qwen2.5-coder-1.5b-instruct", False, True),
-    "direct-noex": ("qwen2.5-coder-1.5b-instruct", False, False),
-    "direct-0.5b": ("qwen2.5-coder-0.5b-instruct", False, True),
+    "full": ("qwen2.5-coder-1.5b-instruct", True, False),
+    "full-ex": ("qwen2.5-coder-1.5b-instruct", True, True),
+    "direct": ("qwen2.5-coder-1.5b-instruct", False, False),
+    "direct-ex": ("qwen2.5-coder-1.5b-instruct", False, True),
+    "direct-0.5b": ("qwen2.5-coder-0.5b-instruct", False, False),
+    "direct-135m": ("smollm2-135m-instruct", False, False),
+}
+EXEMPLARS = {  # written for this benchmark (never taken from the expert set); one example reply per point
+    "emotional_reactions": {0: ["Have you tried going for a run? Exercise helps with low mood."],
+                            1: ["Sorry to hear that, that's rough."],
+                            2: ["I'm so sad you've been carrying this on your own, and honestly I'm worried about "
+                                "how heavy it sounds."]},
+    "interpretations": {0: ["You should see a doctor about that."],
+                        1: ["I understand how you feel."],
+                        2: ["It sounds like after trying so many things you've started to believe nothing will "
+                            "ever change. I felt that way after losing my job."]},
+    "explorations": {0: ["Things will get better soon, hang in there."],
+                     1: ["What happened?"],
+                     2: ["When you say nothing helps anymore, are you feeling hopeless about things getting "
+                         "better?"]},
 }
 
 
@@ -102,9 +120,12 @@ def council_for(condition: str) -> CouncilSpec:
 
 
 def protocol_for(condition: str) -> Protocol:
-    """The epitome protocol, without its exemplars where the condition says so."""
+    """The shipped epitome protocol, with the exemplars above where the condition says so."""
     protocol = load_protocol("epitome")
-    return protocol if CONDITIONS[condition][2] else protocol.without_exemplars()
+    if not CONDITIONS[condition][2]:
+        return protocol
+    return protocol.model_copy(update={"attributes": [a.model_copy(update={"exemplars": EXEMPLARS[a.id]})
+                                                      for a in protocol.attributes]})
 
 
 def import_all(store: Store, batch_id: str, ratings: pd.DataFrame) -> None:
@@ -181,7 +202,7 @@ def run_condition(store: Store, condition: str, batch: Batch, ratings: pd.DataFr
     judge = council.judges[0].id
     rows = {f"{condition} expected": judge_scores(store, batch_id, "expected"),
             f"{condition} argmax": judge_scores(store, batch_id, "argmax")}
-    for method in ("isotonic", "linear"):
+    for method in CALIBRATIONS:
         oof, _ = calibrated_oof(store, batch_id, judge, method)
         rows[f"{condition} calibrated ({method})"] = oof
     return {"batch_id": batch_id, "rows": rows, "calls_made": summary.calls_made,
@@ -191,7 +212,7 @@ def run_condition(store: Store, condition: str, batch: Batch, ratings: pd.DataFr
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conditions", default="full,direct,direct-noex")
+    parser.add_argument("--conditions", default="full,direct,direct-ex")
     parser.add_argument("--items", type=int, default=None, help="first N posts only (default all 50)")
     parser.add_argument("--db", default=str(ROOT / ".council" / "bench_validity.duckdb"))
     parser.add_argument("--json", help="also write the results here")
@@ -238,11 +259,12 @@ def main() -> int:
         per_item = f["seconds"] / max(1, f["items"])
         print(f"{condition}: batch {f['batch_id']}, {f['calls_made']} calls made, {f['calls_cached']} cached, "
               f"abstentions {f['abstention_rate']:.1%}, {f['seconds']:.0f} s ({per_item:.1f} s per item)")
-    calibrated = frame[frame.rater == "full calibrated (isotonic)"]
+    calibrated = frame[frame.rater == f"full calibrated ({CALIBRATIONS[0]})"]
     if not calibrated.empty:
         worst = float(np.nanmin(calibrated.kappa))
-        print(f"\ncalibrated default council (full, isotonic): min κ over dimensions {worst:.2f} "
-              f"(target ≥ 0.35: {'met' if worst >= 0.35 else 'NOT met'})")
+        print(f"\ncalibrated default council (full, {CALIBRATIONS[0]}): κ "
+              + " / ".join(f"{k:.2f}" for k in calibrated.kappa)
+              + f"; min {worst:.2f} (target ≥ 0.35: {'met' if worst >= 0.35 else 'NOT met'}; moonshot ≥ 0.45)")
     if args.json:
         Path(args.json).write_text(json.dumps({"table": table, "facts": facts}, indent=1, default=str))
     return 0

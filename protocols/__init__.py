@@ -150,11 +150,6 @@ class Protocol(BaseModel):
                 lines.extend(f'      e.g. "{example}"' for example in a.exemplars.get(score, []))
         return "\n".join(lines)
 
-    def without_exemplars(self) -> Protocol:
-        """The same rubric with no exemplars (the exemplar ablation); its content hash differs."""
-        return self.model_copy(update={"attributes": [a.model_copy(update={"exemplars": {}})
-                                                      for a in self.attributes]})
-
     def composite_of(self, scores: dict[str, float | None]) -> dict[str, float | None]:
         """Mean of each composite's attributes; None when any member score is missing."""
         out: dict[str, float | None] = {}
