@@ -25,6 +25,7 @@ from council.analysis import (
     run_bias,
 )
 from council.ratings import Columns
+from council.service.limits import Limits, check_bootstrap, check_ratings_upload
 from council.service.schemas import AgreementRequest, CalibrationRequest, RatingsUpload
 from council.store.store import Store
 
@@ -50,11 +51,13 @@ def _jsonable(value: Any) -> Any:
 class AnalysisService:
     """Analysis endpoints over the core's store, scoped by owner."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, limits: Limits | None = None) -> None:
         self.store = store
+        self.limits = limits or Limits()
 
     async def import_ratings(self, owner: str, body: RatingsUpload) -> dict[str, Any]:
-        """Import an uploaded ratings file; returns the import report."""
+        """Import an uploaded ratings file (within the import limits); returns the import report."""
+        check_ratings_upload(body, self.limits)
         record = await asyncio.to_thread(
             import_ratings_file, self.store, body.content.encode(), dataset=body.dataset, batch_id=body.batch_id,
             fmt=body.format, layout=body.layout, columns=_columns(body.columns),
@@ -64,6 +67,7 @@ class AnalysisService:
 
     async def agreement(self, owner: str, body: AgreementRequest) -> dict[str, Any]:
         """Compute and store an agreement or bias report; returns its id and flat records."""
+        check_bootstrap(body.bootstrap.model_dump() if body.bootstrap else None, self.limits)
         run = run_agreement if body.kind == "agreement" else run_bias
         params = body.model_dump(exclude={"kind"})
         if body.kind == "bias":

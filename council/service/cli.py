@@ -32,7 +32,7 @@ def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: st
     if address:
         ray.init(address=address, namespace="council")
     else:
-        ray.init(include_dashboard=False, namespace="council", _metrics_export_port=metrics_port)
+        ray.init(**local_ray_options(host, metrics_port))
     serve.start(http_options={"host": host, "port": port})
     serve.run(build_app(settings), name="council", route_prefix="/")
     print(f"COUNCIL_URL=http://{host}:{port}", flush=True)
@@ -44,6 +44,18 @@ def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: st
     stop.wait()
     serve.shutdown()
     ray.shutdown()
+
+
+def local_ray_options(host: str, metrics_port: int | None) -> dict[str, Any]:
+    """``ray.init`` options of the local Ray instance: no dashboard; bound to loopback when the service is.
+
+    With ``--host 127.0.0.1`` (the default) the node registers as 127.0.0.1, so Ray's own servers (GCS,
+    raylet, object manager, metrics agent) listen there instead of on every interface where Ray allows.
+    """
+    options: dict[str, Any] = {"include_dashboard": False, "namespace": "council", "_metrics_export_port": metrics_port}
+    if host in ("127.0.0.1", "localhost", "::1"):
+        options["_node_ip_address"] = "127.0.0.1"
+    return options
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -63,10 +75,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
-    """Collect the limits and replica resources given on the command line (unset ones keep their defaults)."""
-    given = {"max_body_bytes": args.max_body_bytes, "max_items": args.max_items,
-             "max_candidates": args.max_candidates, "worker_resources": args.judge_replica_resources,
-             "allowed_api_bases": args.allow_api_base}
+    """Collect the limits, egress rules and replica resources given on the command line (unset: defaults)."""
+    from council.service.limits import Limits
+
+    given = {name: getattr(args, name) for name in Limits.model_fields}
+    given.update(worker_resources=args.judge_replica_resources, allowed_api_bases=args.allow_api_base,
+                 allow_server_credentials=args.allow_server_credentials)
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -99,11 +113,17 @@ def register(sub: Any) -> None:
     serve.add_argument("--no-local-judges", action="store_true", help="do not start the embedded llama.cpp judges")
     serve.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting one")
     serve.add_argument("--metrics-port", type=int, default=8080, help="Prometheus metrics port of the local Ray node")
-    serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (413 above)")
-    serve.add_argument("--max-items", type=int, default=None, help="items per batch (422 above)")
-    serve.add_argument("--max-candidates", type=int, default=None, help="candidates per item (422 above)")
+    from council.service.limits import Limits
+
+    for name, field in Limits.model_fields.items():  # every request limit is a flag (README: the limits table)
+        serve.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                           help=f"{field.description} (default {field.default})")
     serve.add_argument("--allow-api-base", action="append", default=None, metavar="URL_PREFIX",
-                       help="URL prefix inline councils may send prompts to (repeatable; none by default)")
+                       help="endpoint URL prefix inline judges may send prompts to, without server credentials "
+                            "(repeatable; none by default)")
+    serve.add_argument("--allow-server-credentials", action="append", default=None, metavar="PROVIDER",
+                       help="litellm provider (e.g. openai) whose default endpoint inline judges may reach with the "
+                            "server's own credentials (repeatable; none by default)")
     serve.add_argument("--judge-replica-resources", type=_json_resources, default=None, metavar="JSON",
                        help='custom Ray resources each judge replica requires, e.g. \'{"judge_slot": 1}\' '
                             "(give each node one judge_slot to put one replica per node)")

@@ -1,0 +1,33 @@
+"""Safe exports: CSV cells that a spreadsheet would run as a formula are neutralised.
+
+The OWASP rule for CSV injection: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return gets a leading single quote, so spreadsheets show it as text. Numbers are left alone
+(a negative score stays a number); only text cells — ids, responder names, reasons — are touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_formulas"]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """The cell, with a leading ``'`` when it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the table whose text cells cannot start a formula (column names included)."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
