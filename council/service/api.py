@@ -80,7 +80,7 @@ async def batch_status(request: Request, batch_id: str, owner: Owner) -> BatchSt
 async def batch_results(request: Request, batch_id: str, owner: Owner,
                         format: Annotated[str, Query(pattern="^(json|csv|parquet)$")] = "json",
                         traces: bool = False, limit: Annotated[int | None, Query(ge=1)] = None,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+                        offset: Annotated[int, Query(ge=0, le=10**12)] = 0) -> Response:
     """Raw per-judge, council and calibrated scores as JSON, CSV or Parquet; agent traces with `traces=true`.
 
     One page of rows: `limit` (default and maximum: the service's `max_page`) from `offset`; when more rows

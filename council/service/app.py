@@ -84,7 +84,12 @@ class ServeExecutor:
         """Run the unit on some replica and remember which node ran it."""
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
-        judgment, node_id = await self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        response = self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        try:
+            judgment, node_id = await response
+        except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
+            response.cancel()
+            raise
         await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
         return judgment
 
@@ -132,7 +137,8 @@ class Core:
 
     async def call(self, method: str, correlation_id: str, *args: Any) -> Any:
         """A route's call: its result, or an :class:`ErrorAnswer` (returned, never raised, so no Ray traceback
-        reaches the ingress; unexpected errors are logged here with the correlation id)."""
+        reaches the ingress; unexpected errors are logged here with the correlation id).
+        """
         if method not in ROUTE_METHODS:
             log.error("unknown core method %r [correlation_id=%s]", method, correlation_id)
             return ErrorAnswer(status=500, error="internal error; quote the correlation_id to the operator")

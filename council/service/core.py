@@ -112,7 +112,7 @@ class CouncilCore:
         return named() if callable(named) else named
 
     def _check_council(self, owner: str, council: CouncilSpec, protocol: Protocol) -> None:
-        """The council's calibration exists, is this owner's, and fits the council's judges and the protocol."""
+        """An inline council's calibration exists, is this owner's, and fits its judges and the protocol."""
         if not council.calibration_id:
             return
         try:
@@ -129,7 +129,8 @@ class CouncilCore:
         """Everything a batch will need, checked before anything is stored or run."""
         check_batch(request, self.request_limits)
         protocol, council = self.protocol(owner, request.protocol), self.council(request.council)
-        self._check_council(owner, council, protocol)
+        if isinstance(request.council, CouncilSpec):  # a named council's calibration is the operator's
+            self._check_council(owner, council, protocol)
         return Batch(items=request.items, name=request.name), protocol, council
 
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:

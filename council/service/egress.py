@@ -50,6 +50,7 @@ def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
+    litellm.suppress_debug_info = True  # an unknown provider must not print litellm's banner to stdout
     return litellm
 
 

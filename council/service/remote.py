@@ -95,7 +95,8 @@ class RemoteGate:
     @asynccontextmanager
     async def attempt(self, estimated_tokens: int) -> AsyncIterator[None]:
         """The slot taken by :meth:`enter` covers every attempt; a retry first asks the core whether the batch
-        was cancelled meanwhile (so no attempt starts after a cancel was acknowledged)."""
+        was cancelled meanwhile (so no attempt starts after a cancel was acknowledged).
+        """
         call = _CALL.get()
         if call is not None:
             call[1] += 1

@@ -124,7 +124,8 @@ def test_batch_sizes_are_bounded(alice: Api, fake_ok: FakeOpenAIServer) -> None:
 def test_imports_are_bounded_in_bytes_and_rows(alice: Api, rated_batch: str) -> None:
     big = "target,rater,attribute,score\n" + "it-0:c0,ann,empathy,3," + "x" * (LIMITS["max_import_bytes"] + 10) + "\n"
     assert_clean_error(_upload(alice, rated_batch, big), 413, "content")
-    rows = "target,rater,attribute,score\n" + "".join(f"t{i},r,empathy,3\n" for i in range(LIMITS["max_import_rows"] + 5))
+    lines = "".join(f"t{i},r,empathy,3\n" for i in range(LIMITS["max_import_rows"] + 5))
+    rows = "target,rater,attribute,score\n" + lines
     assert_clean_error(_upload(alice, rated_batch, rows), 422, "content")
 
 
@@ -205,7 +206,8 @@ def test_health_reveals_only_the_status(anonymous: Api, service: Service) -> Non
 
 def test_metrics_do_not_name_inline_judges(alice: Api, anonymous: Api, fake_ok: FakeOpenAIServer) -> None:
     secret = "secret-judge-of-alice"
-    council = {"id": "private", "aggregation": "mean", "judges": [fake_judge(secret, "openai/private", fake_ok.base_url)]}
+    judge = fake_judge(secret, "openai/private", fake_ok.base_url)
+    council = {"id": "private", "aggregation": "mean", "judges": [judge]}
     r = alice.submit(make_items("metrics", 1, 1), council=council)
     assert r.status_code == 202, r.text
     assert alice.wait(r.json()["batch_id"])[0]["status"] == "completed"
@@ -219,3 +221,18 @@ def test_metrics_do_not_name_inline_judges(alice: Api, anonymous: Api, fake_ok: 
     assert 'judge="inline"' in text
     assert secret not in text
     assert 'judge="fake-a"' in text  # the operator's named judges keep their labels
+
+
+# ---------------------------------------------------------------- class 5: egress, through HTTP
+
+
+@pytest.mark.parametrize("judge", [
+    {"model": "ollama_chat/x"}, {"model": "ollama/x"}, {"model": "openai/x"}, {"model": "hosted_vllm/x"},
+    {"model": "lm_studio/x"}, {"model": "gpt-4o-mini"}, {"model": "openai/x", "api_key_env": "OPENAI_API_KEY"},
+])
+def test_inline_judges_reaching_a_default_endpoint_are_refused(alice: Api, judge: dict[str, str]) -> None:
+    council = {"id": "egress", "judges": [{"id": "e0", **judge}]}
+    field = "council.judges.0." + ("api_key_env" if "api_key_env" in judge else "model")
+    assert_clean_error(alice.submit(make_items("egress", 1, 1), council=council), 422, field)
+    assert_clean_error(alice.http.post("/v1/estimate", json={"council": council, "items": make_items("eg", 1, 1)}),
+                       422, field)

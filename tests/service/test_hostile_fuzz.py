@@ -72,17 +72,22 @@ def test_hostile_batches(service: Service, alice: Api, dry_run: bool) -> None:
 def test_hostile_protocols(service: Service, alice: Api) -> None:
     base = load_protocol("epitome").model_dump(mode="json")
 
-    @given(low=numbers, high=numbers, pid=ids, n_attributes=st.integers(0, 80), anchor_keys=st.lists(numbers, max_size=6),
-           composite=st.lists(ids, max_size=3))
+    @given(low=numbers, high=numbers, pid=ids, n_attributes=st.integers(0, 80),
+           anchor_keys=st.lists(numbers, max_size=6), composite=st.lists(ids, max_size=3))
     @SETTINGS
     def run(low: Any, high: Any, pid: str, n_attributes: int, anchor_keys: list[Any], composite: list[str]) -> None:
-        attribute = {**base["attributes"][0], "anchors": {str(k): "x" for k in anchor_keys} or base["attributes"][0]["anchors"]}
+        anchors = {str(k): "x" for k in anchor_keys} or base["attributes"][0]["anchors"]
+        attribute = {**base["attributes"][0], "anchors": anchors}
         document = {**base, "id": pid, "scale": {"min": low, "max": high},
                     "attributes": [{**attribute, "id": f"a{i}"} for i in range(n_attributes)],
                     "composites": {"c": composite}}
         _check(_send(alice, "/v1/protocols", document))
 
     run()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, allow_nan=True)
 
 
 def _csv_row(cells: list[str]) -> str:
@@ -107,7 +112,7 @@ def test_hostile_ratings_files(alice: Api, fuzz_batch: str) -> None:
         lambda rows: "target,rater,attribute,score\n" + "\n".join(rows))
     json_line = st.one_of(st.sampled_from(["{", "[]", "null", "3", '"s"', '{"target": {"a": 1}}', "\ud800"]),
                           st.dictionaries(st.sampled_from(["target", "rater", "attribute", "score", "x"]),
-                                          st.one_of(cell, numbers), max_size=5).map(lambda d: json.dumps(d, allow_nan=True)))
+                                          st.one_of(cell, numbers), max_size=5).map(_json))
     jsonl_text = st.lists(json_line, max_size=6).map("\n".join)
 
     @given(content=st.one_of(csv_text.map(lambda c: ("csv", c)), jsonl_text.map(lambda c: ("jsonl", c))),

@@ -62,10 +62,10 @@ def test_an_endpoint_from_the_servers_environment_is_refused(model: str, monkeyp
 
 def test_server_credentials_need_an_explicit_rule() -> None:
     with pytest.raises(RequestError) as caught:
-        core().council(inline(model="openai/gpt-4o-mini"))
+        core(("http://vllm.internal:8000/",)).council(inline(model="openai/gpt-4o-mini"))
     assert caught.value.field == "council.judges.1.model" and "credentials" in caught.value.message
     with pytest.raises(RequestError) as caught:
-        core().council(inline(model="openai/gpt-4o-mini", api_key_env="OPENAI_API_KEY"))
+        core(("http://vllm.internal:8000/",)).council(inline(model="openai/gpt-4o-mini", api_key_env="OPENAI_API_KEY"))
     assert caught.value.field == "council.judges.1.api_key_env"
     spec = inline(model="openai/gpt-4o-mini")
     assert core(("http://vllm.internal:8000/",), ("openai",)).council(spec) is spec
