@@ -136,8 +136,10 @@ class Core:
             log.exception("could not start the embedded judges")
 
     async def call(self, method: str, correlation_id: str, *args: Any) -> Any:
-        """A route's call: its result, or an :class:`ErrorAnswer` (returned, never raised, so no Ray traceback
-        reaches the ingress; unexpected errors are logged here with the correlation id).
+        """A route's call: its result, or an :class:`ErrorAnswer`.
+
+        The answer is returned, never raised, so no Ray traceback reaches the ingress; unexpected errors are
+        logged here with the correlation id.
         """
         if method not in ROUTE_METHODS:
             log.error("unknown core method %r [correlation_id=%s]", method, correlation_id)

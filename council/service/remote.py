@@ -94,8 +94,10 @@ class RemoteGate:
 
     @asynccontextmanager
     async def attempt(self, estimated_tokens: int) -> AsyncIterator[None]:
-        """The slot taken by :meth:`enter` covers every attempt; a retry first asks the core whether the batch
-        was cancelled meanwhile (so no attempt starts after a cancel was acknowledged).
+        """The slot taken by :meth:`enter` covers every attempt.
+
+        A retry first asks the core whether the batch was cancelled meanwhile, so no attempt starts after a
+        cancel was acknowledged.
         """
         call = _CALL.get()
         if call is not None:
