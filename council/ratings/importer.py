@@ -117,6 +117,21 @@ class RatingsFileError(ValueError):
     """The ratings file itself is malformed (bad CSV quoting, a row with extra fields, a line that is not JSON)."""
 
 
+def _check_csv(path: Path) -> None:
+    """Strict CSV: quotes closed, and every row as wide as the header (pandas would silently shift columns)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        width = None
+        for row in reader:
+            if not row:
+                continue
+            if width is None:
+                width = len(row)
+            elif len(row) != width:
+                raise RatingsFileError(f"not valid CSV: line {reader.line_num} has {len(row)} fields, the header "
+                                       f"{width}")
+
+
 def _read_jsonl(path: Path) -> pd.DataFrame:
     records = []
     with path.open(encoding="utf-8") as fh:
@@ -154,7 +169,8 @@ def read_table(path: str | Path, fmt: Literal["csv", "jsonl"] | None = None) -> 
     )
     try:
         if fmt == "csv":
-            return pd.read_csv(path, dtype=object, keep_default_na=False)
+            _check_csv(path)
+            return pd.read_csv(path, dtype=object, keep_default_na=False, index_col=False)
         if fmt == "jsonl":
             return _read_jsonl(path)
     except UnicodeDecodeError as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import threading
@@ -12,7 +13,9 @@ from typing import Any
 
 from judges.local.models import council_home
 
-__all__ = ["local_api_key", "register", "serve_forever"]
+__all__ = ["local_api_key", "local_ray_options", "register", "serve_forever"]
+
+log = logging.getLogger(__name__)
 
 
 def local_api_key() -> str | None:
@@ -47,15 +50,17 @@ def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: st
 
 
 def local_ray_options(host: str, metrics_port: int | None) -> dict[str, Any]:
-    """``ray.init`` options of the local Ray instance: no dashboard; bound to loopback when the service is.
+    """``ray.init`` options of the local Ray instance: no dashboard, and Ray's token auth left on.
 
-    With ``--host 127.0.0.1`` (the default) the node registers as 127.0.0.1, so Ray's own servers (GCS,
-    raylet, object manager, metrics agent) listen there instead of on every interface where Ray allows.
+    Ray 2.60 turns token authentication on by default for a new local cluster (the token in
+    ``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``), so its ports (GCS, raylet, object manager, agents), which
+    listen on every interface whatever ``--host`` says (Ray refuses a loopback node address), answer no
+    client without the token. ``RAY_AUTH_MODE=disabled`` turns that off; we warn when it is.
     """
-    options: dict[str, Any] = {"include_dashboard": False, "namespace": "council", "_metrics_export_port": metrics_port}
-    if host in ("127.0.0.1", "localhost", "::1"):
-        options["_node_ip_address"] = "127.0.0.1"
-    return options
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        log.warning("RAY_AUTH_MODE=disabled: Ray's ports accept anyone who can reach them; close them with a "
+                    "firewall (README: what an unauthenticated client can see)")
+    return {"include_dashboard": False, "namespace": "council", "_metrics_export_port": metrics_port}
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

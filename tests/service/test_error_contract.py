@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from council.analysis import AnalysisError, NotFoundError
-from council.service.errors import Conflict, NotFound, RequestError, ServiceError
 from protocols import load_protocol
 from tests.service.clean import assert_clean_error
 from tests.service.harness import Api, Service, make_items
@@ -64,6 +63,8 @@ def _exception_types(root: type[Exception]) -> set[type[Exception]]:
 
 def test_each_core_exception_type_is_answered_cleanly(alice: Api, bob: Api) -> None:
     """Every exception type the core and the analysis layer raise, triggered through HTTP."""
+    from council.service.errors import Conflict, NotFound, RequestError, ServiceError
+
     triggered: dict[type[Exception], httpx.Response] = {}
     r = alice.submit(make_items("contract", 1, 1), name="contract")
     assert r.status_code == 202, r.text
@@ -92,7 +93,7 @@ def test_a_correlation_id_ties_the_answer_to_the_log(alice: Api) -> None:
     r = alice.http.get("/v1/batches/b_doesnotexist0000", headers={"X-Correlation-ID": "client-trace-12345"})
     body = assert_clean_error(r, 404)
     assert body["correlation_id"] == "client-trace-12345"
-    r = alice.http.get("/v1/batches/b_doesnotexist0000", headers={"X-Correlation-ID": "bad id \n with spaces"})
+    r = alice.http.get("/v1/batches/b_doesnotexist0000", headers={"X-Correlation-ID": "bad id with spaces"})
     assert assert_clean_error(r, 404)["correlation_id"].startswith("req_")
     ok = alice.http.get("/v1/batches")
     assert ok.status_code == 200 and ok.headers["x-correlation-id"].startswith("req_")

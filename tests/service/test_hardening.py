@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from judges.testing import FakeOpenAIServer
 from protocols import load_protocol
 from tests.service.clean import assert_clean_error
 from tests.service.conftest import LIMITS
-from tests.service.harness import Api, Service, fake_judge, make_items
+from tests.service.harness import Api, Service, fake_judge, make_items, session_pids
 
 pytestmark = pytest.mark.service
 
@@ -100,7 +102,9 @@ def test_a_huge_scale_is_refused_at_once_with_a_small_body(alice: Api, maximum: 
 
 def test_protocol_counts_and_texts_are_bounded(alice: Api) -> None:
     document = load_protocol("epitome").model_dump(mode="json")
-    many = [{**document["attributes"][0], "id": f"a{i}"} for i in range(200)]
+    first = document["attributes"][0]
+    small = {**first, "definition": "d", "anchors": {k: "a" for k in first["anchors"]}}
+    many = [{**small, "id": f"a{i}"} for i in range(70)]
     assert_clean_error(alice.http.post("/v1/protocols", json={**document, "id": "many", "attributes": many}),
                        422, "attributes")
     long_text = [{**document["attributes"][0], "definition": "x" * 30_000}]
@@ -236,3 +240,43 @@ def test_inline_judges_reaching_a_default_endpoint_are_refused(alice: Api, judge
     assert_clean_error(alice.submit(make_items("egress", 1, 1), council=council), 422, field)
     assert_clean_error(alice.http.post("/v1/estimate", json={"council": council, "items": make_items("eg", 1, 1)}),
                        422, field)
+
+
+# ---------------------------------------------------------------- class 8: Ray's ports with --host 127.0.0.1
+
+
+def _listening_sockets(sid: int) -> list[tuple[str, int, str]]:
+    """(address, port, process name) of every TCP socket listening in the service's session."""
+    owners: dict[str, str] = {}
+    for pid in session_pids(sid):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    owners[link[8:-1]] = name
+        except OSError:
+            continue
+    found = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in owners:  # 0A: LISTEN
+                address, port = local.split(":")
+                found.append(("any" if set(address) == {"0"} else address[:width], int(port, 16), owners[inode]))
+    return found
+
+
+def test_with_host_127_0_0_1_http_listens_on_loopback_only_and_no_dashboard(service: Service) -> None:
+    """Serve's HTTP port is bound to loopback and Ray's dashboard is not started.
+
+    Ray's own ports (GCS, raylet, agents, workers) listen on every interface whatever the node address —
+    Ray 2.60 refuses a loopback node address — and are closed by Ray's token auth (on by default) and the
+    operator's firewall (README).
+    """
+    sockets = _listening_sockets(service.sid)
+    port = int(service.url.rsplit(":", 1)[1])
+    http = [address for address, p, _ in sockets if p == port]
+    assert http and set(http) == {"0100007F"}, (port, sockets)  # 127.0.0.1 as /proc/net/tcp writes it
+    assert not [s for s in sockets if s[1] == 8265 or "dashboard" == s[2]], sockets
