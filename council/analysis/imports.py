@@ -210,6 +210,8 @@ def import_ratings_file(
             Hygiene(scale_min=scale_[0], scale_max=scale_[1], drop_empty_responses=drop_empty_responses)
         )
     report = given if paper_compatible else default
+    if isinstance(source, bytes):  # the report names the upload, not the temporary file it was parsed from
+        report = report._replace(report=report.report.model_copy(update={"source": "<upload>"}))
     if given.frame.empty:
         raise AnalysisError("source", "no ratings in the file")
     _check_duplicates(given.frame)

@@ -120,6 +120,8 @@ class Core:
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics,
                                 egress=EgressPolicy(self.settings.allowed_api_bases,
                                                     self.settings.allow_server_credentials))
+        # litellm resolves inline judges (egress policy) and prices estimates: import it now, off the event loop
+        asyncio.get_running_loop().run_in_executor(None, _litellm)
         if self.settings.start_local_judges:
             asyncio.get_running_loop().run_in_executor(None, self._start_local_judges)
         resumed = await self.core.resume_unfinished()
@@ -200,6 +202,8 @@ class Core:
 
     async def views_call(self, method: str, owner: str, *args: Any) -> Any:
         """The dashboard's read-only views, computed in threads and cached (see :class:`ViewsService`)."""
+        if method in ("agreement", "bias", "leaderboard"):  # (owner, dataset, batch_id, ...): bounded raters
+            await asyncio.to_thread(self.analysis.check_raters, owner, args[0], args[1])
         return await getattr(self.views, method)(owner, *args)
 
     async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:

@@ -39,6 +39,8 @@ class Limits(BaseModel):
     max_import_columns: int = Field(200, ge=1, description="Columns of one ratings file and entries of its "
                                                           "column/attribute/family mappings.")
     max_bootstrap: int = Field(5_000, ge=10, description="Bootstrap replicates of one agreement report.")
+    max_raters: int = Field(200, ge=2, description="Raters in the scope of one agreement report or view "
+                                                  "(pairwise records grow with their square).")
     max_page: int = Field(100_000, ge=100, description="Rows of one results page (`limit` above it: 422).")
 
     def of(self) -> Limits:

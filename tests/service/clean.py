@@ -28,9 +28,9 @@ def assert_clean_error(r: httpx.Response, status: int | None = None, field: str 
     assert r.headers["content-type"].startswith("application/json"), r.headers
     body = r.json()
     assert isinstance(body.get("error"), str) and body["error"], body
-    assert body.get("correlation_id") and body["correlation_id"] == r.headers.get("x-correlation-id"), body
     assert not leaks(r.text), (leaks(r.text), r.text[:2000])
     assert len(r.content) < 20_000, len(r.content)
+    assert body.get("correlation_id") and body["correlation_id"] == r.headers.get("x-correlation-id"), body
     if field is not None:
         assert body.get("field") == field, body
     return dict(body)

@@ -25,7 +25,7 @@ ORDER = {"service_isolated": 0, "service": 1, "service_fuzz": 2}
 """Run order inside tests/service: own-cluster tests, then the shared service, then fuzzing."""
 
 LIMITS = {"max_body_bytes": 65536, "max_items": 20, "max_candidates": 4, "max_import_bytes": 16384,
-          "max_import_rows": 400, "max_judges": 4}
+          "max_import_rows": 400, "max_judges": 4, "max_raters": 20}
 """Request limits the shared service runs with (small, so the tests can cross them cheaply)."""
 
 GARBLE = "GARBLE-ME"

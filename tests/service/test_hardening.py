@@ -75,6 +75,7 @@ def test_duplicate_rating_rows_name_the_rows(alice: Api, rated_batch: str) -> No
     # the batch's agreement still works afterwards: nothing of the refused file was stored
     ok = _upload(alice, rated_batch, "target,rater,attribute,score\nit-0:c0,ann,empathy,3\nit-0:c1,ann,empathy,2\n")
     assert ok.status_code == 201, ok.text
+    assert ok.json()["report"]["source"] == "<upload>" and "/tmp" not in ok.text  # not the server's temp path
 
 
 def test_bad_bootstrap_and_seeds_are_422(alice: Api, rated_batch: str) -> None:
@@ -131,6 +132,17 @@ def test_imports_are_bounded_in_bytes_and_rows(alice: Api, rated_batch: str) -> 
     lines = "".join(f"t{i},r,empathy,3\n" for i in range(LIMITS["max_import_rows"] + 5))
     rows = "target,rater,attribute,score\n" + lines
     assert_clean_error(_upload(alice, rated_batch, rows), 422, "content")
+
+
+def test_reports_are_bounded_in_raters(alice: Api) -> None:
+    content = "target,rater,attribute,score\n" + "".join(
+        f"t{t},r{r},empathy,{1 + (t + r) % 5}\n" for t in range(3) for r in range(LIMITS["max_raters"] + 1))
+    r = alice.http.post("/v1/ratings", json={"dataset": "many-raters", "format": "csv", "content": content,
+                                             "protocol": "mentalalign-7"})
+    assert r.status_code == 201, r.text
+    assert_clean_error(alice.http.post("/v1/agreement", json={"dataset": "many-raters", "pairwise": True}), 422,
+                       "dataset")
+    assert_clean_error(alice.http.get("/v1/views/agreement", params={"dataset": "many-raters"}), 422, "dataset")
 
 
 def test_results_are_paged_within_the_limit(alice: Api, rated_batch: str) -> None:
