@@ -28,6 +28,6 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise_cell)
+            out[column] = out[column].map(neutralise_cell, na_action="ignore")
     out.columns = [neutralise_cell(c) for c in out.columns]
     return out
