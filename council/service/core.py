@@ -20,7 +20,7 @@ from council.analysis import AnalysisError, NotFoundError, check_council_calibra
 from council.results import candidates, council_scores, judge_scores
 from council.run import JudgeExecutor, run_batch
 from council.service.egress import EgressPolicy
-from council.service.errors import Conflict, NotFound, RequestError
+from council.service.errors import Conflict, NotFound, RequestError, scrub
 from council.service.estimate import estimate_batch
 from council.service.export import neutralise_formulas
 from council.service.guard import BatchGuard
@@ -261,6 +261,8 @@ class CouncilCore:
         errors = self.store.query("SELECT DISTINCT error FROM (SELECT error FROM llm_calls WHERE batch_id = ? AND "
                                   "error IS NOT NULL LIMIT 20)", [batch_id]).error.tolist()
         options = json.loads(row["options"] or "{}")
+        run = self.store.query("SELECT status FROM runs WHERE batch_id = ? ORDER BY started_at DESC LIMIT 1",
+                               [batch_id]).status.tolist()
         return BatchStatus(
             batch_id=batch_id, name=row["name"], status=row["status"], protocol=row["protocol_id"],
             council=row["council_id"], judges=[j.id for j in council.judges],
@@ -272,7 +274,8 @@ class CouncilCore:
             abstentions_by_reason=dict(zip(reasons.abstention, reasons.n.astype(int), strict=True)),
             prompt_tokens=progress["prompt_tokens"], completion_tokens=progress["completion_tokens"],
             cost_usd=progress["cost_usd"], budget=options.get("budget"),
-            errors=([row["error"]] if isinstance(row["error"], str) else []) + errors,
+            errors=[scrub(e) for e in ([row["error"]] if isinstance(row["error"], str) else []) + errors],
+            run_status=run[0] if run else None,
             created_at=row["created_at"], updated_at=row["updated_at"])
 
     def list_batches(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:

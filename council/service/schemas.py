@@ -110,6 +110,8 @@ class BatchStatus(BaseModel):
     cost_usd: float
     budget: Budget | None
     errors: list[str]
+    run_status: str | None = Field(None, description="How the batch's latest run ended (or `running`); a "
+                                                     "cancelled batch's run is `cancelled`, never `failed`.")
     created_at: datetime
     updated_at: datetime
 

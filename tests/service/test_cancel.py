@@ -33,7 +33,7 @@ def test_no_call_starts_after_a_cancel_is_acknowledged(alice: Api, fake_slow: Fa
     time.sleep(8)  # longer than the ~7 s over which late calls used to arrive
     assert fake_slow.count == at_ack, f"{fake_slow.count - at_ack} requests reached the provider after the cancel"
     status = alice.status(batch_id)
-    assert status["status"] == "cancelled"
+    assert status["status"] == "cancelled" and status["run_status"] == "cancelled"
     assert not any("Cancel" in e or "failed" in e.lower() for e in status["errors"]), status["errors"]
     assert status["progress"]["calls_made"] <= at_ack
 
