@@ -26,9 +26,15 @@ LimitSpec = tuple[str, int, "float | None", "float | None"]
 
 
 def limit_spec(judge: JudgeSpec) -> LimitSpec:
-    """The limits a judge's calls are metered against; judges on one model and endpoint share them."""
-    return (f"{judge.model}@{judge.api_base or 'default'}", judge.max_concurrency, judge.requests_per_minute,
-            judge.tokens_per_minute)
+    """The limits a judge's calls are metered against; judges on one model and endpoint share them.
+
+    The limits are part of the key: the first judge to use a model would otherwise fix its limits for every
+    later one, so an inline judge declaring a tiny rate could throttle an operator's named judge (or
+    another owner's) on the same model.
+    """
+    rpm, tpm = judge.requests_per_minute, judge.tokens_per_minute
+    key = f"{judge.model}@{judge.api_base or 'default'}#{judge.max_concurrency}/{rpm}/{tpm}"
+    return (key, judge.max_concurrency, rpm, tpm)
 
 
 class ExitBatcher:
