@@ -8,21 +8,17 @@ work goes to whatever :class:`~council.run.JudgeExecutor` the deployment injects
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
-
 from council.analysis import AnalysisError, NotFoundError, check_council_calibration
-from council.results import candidates, council_scores, judge_scores
 from council.run import JudgeExecutor, run_batch
 from council.service.egress import EgressPolicy
 from council.service.errors import Conflict, NotFound, RequestError, scrub
 from council.service.estimate import estimate_batch
-from council.service.export import neutralise_formulas
+from council.service.export import results_page
 from council.service.guard import BatchGuard
 from council.service.limits import Limits, check_batch, check_protocol_document
 from council.service.remote import LimiterState, LimitSpec
@@ -296,24 +292,7 @@ class CouncilCore:
         if page > self.request_limits.max_page:
             raise RequestError(f"limit: at most {self.request_limits.max_page} rows per page", field="limit")
         self._row(batch_id, owner)
-        full = results_table(self.store, batch_id)
-        table = full.iloc[offset:offset + page]
-        next_offset = offset + page if offset + page < len(full) else None
-        if fmt == "csv":
-            return "text/csv", neutralise_formulas(table).to_csv(index=False).encode(), next_offset
-        if fmt == "parquet":
-            buffer = io.BytesIO()
-            table.to_parquet(buffer, index=False)
-            return "application/vnd.apache.parquet", buffer.getvalue(), next_offset
-        body: dict[str, Any] = {"batch_id": batch_id, "scores": json.loads(table.to_json(orient="records")),
-                                "next_offset": next_offset}
-        if traces:
-            outputs = self.store.query("SELECT item_id, judge_id, agent, candidate_id, sample, output, abstention, "
-                                       "detail, repaired FROM agent_outputs WHERE batch_id = ? ORDER BY ALL",
-                                       [batch_id])
-            outputs["output"] = outputs.output.map(lambda o: json.loads(o) if isinstance(o, str) else None)
-            body["traces"] = json.loads(outputs.to_json(orient="records"))
-        return "application/json", json.dumps(body).encode(), next_offset
+        return results_page(self.store, batch_id, fmt, traces, page, offset)
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 
@@ -365,15 +344,3 @@ class CouncilCore:
         guard = self._guards.get(tags.batch_id or "")
         if guard is not None:
             guard.check()
-
-
-def results_table(store: Store, batch_id: str) -> pd.DataFrame:
-    """One tidy table of a batch's results: every judge's and the council's score per candidate × attribute."""
-    judges = judge_scores(store, batch_id).rename(columns={"judge_id": "rater"})
-    judges["status"] = ["abstained" if isinstance(a, str) else "ok" if pd.notna(s) else "incomplete"
-                        for a, s in zip(judges.abstention, judges.score, strict=True)]
-    council = council_scores(store, batch_id).assign(rater="council", abstention=None)
-    columns = ["item_id", "candidate_id", "rater", "attribute", "score", "calibrated_score", "status", "abstention"]
-    table = pd.concat([judges[columns], council[columns + ["n_scored", "spread"]]], ignore_index=True)
-    meta = candidates(store, batch_id)[["item_id", "candidate_id", "responder"]]
-    return meta.merge(table, on=["item_id", "candidate_id"], how="right")
