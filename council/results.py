@@ -21,7 +21,8 @@ import pandas as pd
 
 from council.store.store import Store
 
-__all__ = ["candidates", "council_scores", "format_distribution", "judge_scores", "results_file", "results_table"]
+__all__ = ["candidates", "council_scores", "encode_results", "format_distribution", "judge_scores", "results_file",
+           "results_table"]
 
 RESULT_COLUMNS = ["item_id", "candidate_id", "responder", "rater", "attribute", "score", "calibrated_score", "status",
                   "abstention", "n_scored", "spread", "confidence", "distribution"]
@@ -161,14 +162,22 @@ def results_file(store: Store, batch_id: str, fmt: str = "json", traces: bool = 
     The traces are the stored agent outputs; a scoring output holds every attribute's ``score``,
     ``confidence`` and ``distribution`` per sample, as the judge produced them.
     """
-    table = results_table(store, batch_id)
+    return encode_results(store, batch_id, results_table(store, batch_id), fmt, traces)
+
+
+def encode_results(store: Store, batch_id: str, table: pd.DataFrame, fmt: str, traces: bool,
+                   extra: dict[str, Any] | None = None) -> tuple[str, bytes]:
+    """Rows of :func:`results_table` as (media type, bytes).
+
+    JSON carries the ``extra`` keys and, with ``traces``, the batch's agent outputs.
+    """
     if fmt == "csv":
         return "text/csv", table.to_csv(index=False).encode()
     if fmt == "parquet":
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
         return "application/vnd.apache.parquet", buffer.getvalue()
-    body: dict[str, Any] = {"batch_id": batch_id, "scores": _json_records(table)}
+    body: dict[str, Any] = {"batch_id": batch_id, "scores": _json_records(table), **(extra or {})}
     if traces:
         outputs = store.query("SELECT item_id, judge_id, agent, candidate_id, sample, output, abstention, "
                               "detail, repaired FROM agent_outputs WHERE batch_id = ? ORDER BY ALL", [batch_id])

@@ -143,7 +143,12 @@ async def run_batch(
             from council.analysis import apply_calibration_to_batch
             apply_calibration_to_batch(store, batch_id, council.calibration_id)
     except BaseException as e:
-        status, error = "failed", f"{type(e).__name__}: {e}"
+        task = asyncio.current_task()
+        if isinstance(e, asyncio.CancelledError) or (task is not None and task.cancelling()):
+            # a cancel, even when it surfaces as the errors of the units it interrupted: not a failure
+            status, error = "cancelled", None
+        else:
+            status, error = "failed", f"{type(e).__name__}: {e}"
         store.finish_run(run_id, status, error)
         store.set_batch_status(batch_id, status, error)
         raise

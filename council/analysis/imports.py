@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 from council.analysis.errors import AnalysisError
 from council.analysis.records import ImportRecord
 from council.analysis.scope import Scope, batch_target, resolve_scope
@@ -24,7 +26,7 @@ from council.ratings import (
     ImportResult,
     import_ratings,
 )
-from council.ratings.importer import read_table
+from council.ratings.importer import RatingsFileError, read_table
 from council.store import analysis_store as db
 from council.store.store import Store
 from protocols import ProtocolError, load_protocol
@@ -75,7 +77,10 @@ def _resolve_columns(
     A constant ``rater`` overrides the rater column.
     """
     cols = columns or Columns()
-    header = set(read_table(path, fmt).columns)  # type: ignore[arg-type]
+    try:
+        header = set(read_table(path, fmt).columns)  # type: ignore[arg-type]
+    except RatingsFileError as e:
+        raise AnalysisError("content", str(e)) from e
     if (
         scope is not None
         and cols.target == "target"
@@ -103,6 +108,18 @@ def _check_batch(res: ImportResult, scope: Scope, store: Store) -> None:
         raise AnalysisError(
             "rater", f"{clash} are judges of this batch's council; import them under other names"
         )
+
+
+def _check_duplicates(frame: pd.DataFrame) -> None:
+    """Refuse a file rating the same (target, rater, attribute[, sample]) twice: later statistics need one value."""
+    keys = [k for k in ("target", "rater", "attribute", "sample") if k in frame.columns]
+    repeated = frame[frame.duplicated(keys, keep=False)]
+    if repeated.empty:
+        return
+    groups = repeated.groupby([repeated[k].astype(str) for k in keys], sort=False).groups
+    shown = [f"({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}) in data rows "
+             f"{', '.join(str(i + 1) for i in list(rows)[:5])}" for key, rows in list(groups.items())[:3]]
+    raise AnalysisError("content", f"{len(groups)} duplicate ({', '.join(keys)}) keys, e.g. " + "; ".join(shown))
 
 
 def import_ratings_file(
@@ -181,6 +198,8 @@ def import_ratings_file(
                     dataset=dataset,
                     hygiene=h,
                 )
+            except RatingsFileError as e:
+                raise AnalysisError("content", str(e)) from e
             except KeyError as e:
                 raise AnalysisError("columns", f"column {e} not in file") from e
             except ValueError as e:
@@ -191,8 +210,11 @@ def import_ratings_file(
             Hygiene(scale_min=scale_[0], scale_max=scale_[1], drop_empty_responses=drop_empty_responses)
         )
     report = given if paper_compatible else default
+    if isinstance(source, bytes):  # the report names the upload, not the temporary file it was parsed from
+        report = report._replace(report=report.report.model_copy(update={"source": "<upload>"}))
     if given.frame.empty:
         raise AnalysisError("source", "no ratings in the file")
+    _check_duplicates(given.frame)
     unknown = sorted(set(given.frame["attribute"]) - set(allowed)) if allowed is not None else []
     if unknown:
         raise AnalysisError("attribute", f"{unknown} not in the attributes {allowed}")

@@ -7,6 +7,7 @@ No database writes happen here; the store layer persists the returned frame.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -112,10 +113,49 @@ class ImportResult(NamedTuple):
     report: ImportReport
 
 
+class RatingsFileError(ValueError):
+    """The ratings file itself is malformed (bad CSV quoting, a row with extra fields, a line that is not JSON)."""
+
+
+def _check_csv(path: Path) -> None:
+    """Strict CSV: quotes closed, and every row as wide as the header (pandas would silently shift columns)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        width = None
+        for row in reader:
+            if not row:
+                continue
+            if width is None:
+                width = len(row)
+            elif len(row) != width:
+                raise RatingsFileError(f"not valid CSV: line {reader.line_num} has {len(row)} fields, the header "
+                                       f"{width}")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise RatingsFileError(f"line {n} is not valid JSON ({e.msg}, column {e.colno})") from e
+            if not isinstance(record, dict):
+                raise RatingsFileError(f"line {n} is not a JSON object")
+            nested = [k for k, v in record.items() if isinstance(v, dict | list)]
+            if nested:
+                raise RatingsFileError(f"line {n}: field {str(nested[0])[:50]!r} is not text or a number")
+            records.append(record)
+    return pd.DataFrame(records, dtype=object)
+
+
 def read_table(path: str | Path, fmt: Literal["csv", "jsonl"] | None = None) -> pd.DataFrame:
     """Read a CSV or JSONL file with every column as raw objects (no type guessing on scores).
 
     Raises:
+        RatingsFileError: When the file is malformed (naming the line where it can).
         ValueError: On an unknown format.
 
     """
@@ -127,11 +167,17 @@ def read_table(path: str | Path, fmt: Literal["csv", "jsonl"] | None = None) -> 
         if path.suffix.lower() == ".csv"
         else None
     )
-    if fmt == "csv":
-        return pd.read_csv(path, dtype=object, keep_default_na=False)
-    if fmt == "jsonl":
-        with path.open(encoding="utf-8") as fh:
-            return pd.DataFrame([json.loads(line) for line in fh if line.strip()], dtype=object)
+    try:
+        if fmt == "csv":
+            _check_csv(path)
+            return pd.read_csv(path, dtype=object, keep_default_na=False, index_col=False)
+        if fmt == "jsonl":
+            return _read_jsonl(path)
+    except UnicodeDecodeError as e:
+        raise RatingsFileError(f"not UTF-8 text (byte {e.start})") from e
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as e:
+        detail = str(e).replace("Error tokenizing data. C error: ", "").strip()
+        raise RatingsFileError(f"not valid CSV: {detail}") from e
     raise ValueError(f"cannot infer format of {path.name}; pass fmt='csv' or 'jsonl'")
 
 

@@ -25,6 +25,8 @@ from council.analysis import (
     run_bias,
 )
 from council.ratings import Columns
+from council.service.errors import RequestError
+from council.service.limits import Limits, check_bootstrap, check_ratings_upload
 from council.service.schemas import AgreementRequest, CalibrationRequest, RatingsUpload
 from council.store.store import Store
 
@@ -50,11 +52,13 @@ def _jsonable(value: Any) -> Any:
 class AnalysisService:
     """Analysis endpoints over the core's store, scoped by owner."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, limits: Limits | None = None) -> None:
         self.store = store
+        self.limits = limits or Limits()
 
     async def import_ratings(self, owner: str, body: RatingsUpload) -> dict[str, Any]:
-        """Import an uploaded ratings file; returns the import report."""
+        """Import an uploaded ratings file (within the import limits); returns the import report."""
+        check_ratings_upload(body, self.limits)
         record = await asyncio.to_thread(
             import_ratings_file, self.store, body.content.encode(), dataset=body.dataset, batch_id=body.batch_id,
             fmt=body.format, layout=body.layout, columns=_columns(body.columns),
@@ -64,6 +68,8 @@ class AnalysisService:
 
     async def agreement(self, owner: str, body: AgreementRequest) -> dict[str, Any]:
         """Compute and store an agreement or bias report; returns its id and flat records."""
+        check_bootstrap(body.bootstrap.model_dump() if body.bootstrap else None, self.limits)
+        await asyncio.to_thread(self.check_raters, owner, body.dataset, body.batch_id)
         run = run_agreement if body.kind == "agreement" else run_bias
         params = body.model_dump(exclude={"kind"})
         if body.kind == "bias":
@@ -72,6 +78,16 @@ class AnalysisService:
         result = await asyncio.to_thread(run, self.store, owner=owner, **params)
         return {"report_id": result.report_id, "kind": body.kind,
                 "records": [_jsonable(r) for r in result.records]}
+
+    def check_raters(self, owner: str, dataset: str | None, batch_id: str | None) -> None:
+        """Refuse a scope with more raters than ``max_raters`` (422 naming the scope) before any statistic runs."""
+        if (dataset is None) == (batch_id is None):
+            return  # the analysis function names that mistake
+        column, key = ("dataset", dataset) if dataset is not None else ("batch_id", batch_id)
+        n = self.store.query(f"SELECT count(DISTINCT rater) AS n FROM ratings WHERE owner = ? AND {column} = ?",
+                             [owner, key]).n[0]
+        if int(n) > self.limits.max_raters:
+            raise RequestError(f"{column}: {int(n)} raters, at most {self.limits.max_raters} per report", field=column)
 
     async def report(self, owner: str, report_id: str) -> dict[str, Any]:
         """A stored report with its records."""

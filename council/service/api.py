@@ -1,22 +1,20 @@
 """The FastAPI application of the service: routes under /v1, bearer-key auth, limits, error bodies.
 
-Routes only authenticate, validate and forward to the core deployment; they compute nothing.
+Routes only authenticate, validate and forward to the core deployment (through
+:func:`council.service.http.call_core`); they compute nothing. Errors follow one contract
+(:mod:`council.service.errors`, :mod:`council.service.handlers`).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from council.analysis import AnalysisError, NotFoundError
-from council.service.config import hash_key
-from council.service.core import NotFound, RequestError
+from council.service.handlers import install_handlers
+from council.service.http import Owner, call_core, valid_text
+from council.service.middleware import BodyLimit, CorrelationId
 from council.service.schemas import (
     AgreementRequest,
     ApplyCalibration,
@@ -27,141 +25,24 @@ from council.service.schemas import (
     Estimate,
     ProtocolSummary,
     RatingsUpload,
-    error_body,
 )
-from judges.errors import ConfigError
+from council.service.views_api import router as views_router
 
-__all__ = ["BodyLimit", "make_api", "owner_of"]
+__all__ = ["make_api"]
 
-log = logging.getLogger(__name__)
-
-router = APIRouter()
-
-
-class BodyLimit:
-    """ASGI middleware answering 413 when a request body exceeds the limit (declared or streamed)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, or answer 413 once its body is known to exceed the limit."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > self.max_bytes:
-                await self._too_large(send)
-            else:  # the server holds the body to its declared length
-                await self.app(scope, receive, send)
-            return
-        # No declared length (chunked): read the body here, up to the limit, then replay it to the app.
-        # An exception raised from inside the app's receive would reach FastAPI's body parsing (a 400).
-        chunks: list[bytes] = []
-        seen, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            seen += len(chunks[-1])
-            if seen > self.max_bytes:
-                await self._too_large(send)
-                return
-            more = message.get("more_body", False)
-        replay: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
-
-        async def replay_receive() -> Message:
-            return replay.pop() if replay else await receive()
-
-        await self.app(scope, replay_receive, send)
-
-    async def _too_large(self, send: Send) -> None:
-        response = JSONResponse(error_body(f"request body exceeds {self.max_bytes} bytes", field="body"), 413)
-        await response({"type": "http"}, _empty_receive, send)
-
-
-async def _empty_receive() -> Message:
-    return {"type": "http.request", "body": b""}
-
-
-def owner_of(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    """The owner of the bearer key in the Authorization header; 401 otherwise."""
-    keys: dict[str, str] = request.app.state.api_keys
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise _Unauthorized("missing bearer API key (Authorization: Bearer <key>)")
-    owner = keys.get(hash_key(authorization[7:].strip()))
-    if owner is None:
-        raise _Unauthorized("unknown API key")
-    return owner
-
-
-class _Unauthorized(Exception):
-    pass
-
-
-Owner = Annotated[str, Depends(owner_of)]
-
-
-async def _unauthorized(_: Request, e: _Unauthorized) -> JSONResponse:
-    return JSONResponse(error_body(str(e), field="Authorization"), 401, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-    problems = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
-                for err in e.errors()[:20]]
-    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
-    return JSONResponse(error_body(f"{first['field']}: {first['message']}", field=first["field"],
-                                  problems=problems), 422)
-
-
-async def _not_found(_: Request, e: NotFound) -> JSONResponse:
-    return JSONResponse(error_body(str(e).strip("'\"")), 404)
-
-
-async def _bad_request(_: Request, e: RequestError) -> JSONResponse:
-    return JSONResponse(error_body(str(e), field=e.field), e.status)
-
-
-async def _analysis_not_found(_: Request, e: NotFoundError) -> JSONResponse:
-    return JSONResponse(error_body(str(e), field=e.field), 404)
-
-
-async def _analysis(_: Request, e: AnalysisError) -> JSONResponse:
-    return JSONResponse(error_body(str(e), field=e.field), 422)
-
-
-async def _http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
-    """Framework errors (unknown route, wrong method, unreadable body) in the same error body as ours."""
-    return JSONResponse(error_body(str(e.detail)), e.status_code, headers=e.headers)
-
-
-async def _config(_: Request, e: ConfigError) -> JSONResponse:
-    return JSONResponse(error_body(str(e)), 422)
-
-
-async def _internal(_: Request, e: Exception) -> JSONResponse:
-    log.exception("unhandled error")  # the trace goes to the log, never to the client
-    return JSONResponse(error_body("internal error"), 500)
-
-
-def core_of(request: Request) -> Any:
-    """The handle of the core deployment."""
-    return request.app.state.core
+router = APIRouter(dependencies=[Depends(valid_text)])
 
 
 @router.get("/healthz", tags=["ops"])
 async def healthz(request: Request) -> dict[str, Any]:
-    """Liveness and readiness: the core answers and its store is open."""
-    return await core_of(request).health.remote()
+    """Liveness and readiness: the core answers and its store is open (``{"status": "ok"}``, nothing else)."""
+    return await call_core(request, "health")
 
 
 @router.get("/metrics", tags=["ops"], response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics: LLM calls (made, cached, failed), tokens, judgments by outcome, and Ray Serve's own."""
-    text = await core_of(request).metrics_text.remote()
+    text = await call_core(request, "metrics_text")
     return Response(text, media_type="text/plain; version=0.0.4")
 
 
@@ -171,58 +52,66 @@ async def submit_batch(request: Request, body: BatchRequest, owner: Owner,
                        idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
     """Validate and queue a batch (202 with its id); `dry_run: true` answers the estimate (200) instead."""
     if body.dry_run:
-        return JSONResponse((await core_of(request).estimate.remote(owner, body)).model_dump(), 200)
-    return await core_of(request).submit.remote(owner, body, idempotency_key)
+        return JSONResponse((await call_core(request, "estimate", owner, body)).model_dump(), 200)
+    return await call_core(request, "submit", owner, body, idempotency_key)
 
 
 @router.post("/v1/estimate", response_model=Estimate, tags=["batches"])
 async def estimate(request: Request, body: BatchRequest, owner: Owner) -> Estimate:
     """Calls and tokens a batch would need (upper bounds), without storing or running it."""
-    return await core_of(request).estimate.remote(owner, body)
+    return await call_core(request, "estimate", owner, body)
 
 
 @router.get("/v1/batches", tags=["batches"])
-async def list_batches(request: Request, owner: Owner) -> list[dict[str, Any]]:
-    """This key's batches, newest first."""
-    return await core_of(request).list_batches.remote(owner)
+async def list_batches(request: Request, owner: Owner,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> list[dict[str, Any]]:
+    """This key's batches, newest first (at most `limit`)."""
+    return await call_core(request, "list_batches", owner, limit)
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchStatus, tags=["batches"])
 async def batch_status(request: Request, batch_id: str, owner: Owner) -> BatchStatus:
     """Status, progress counts (contexts, candidates, calls done / cached / failed), abstentions, tokens, cost."""
-    return await core_of(request).status.remote(owner, batch_id)
+    return await call_core(request, "status", owner, batch_id)
 
 
 @router.get("/v1/batches/{batch_id}/results", tags=["batches"],
          responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/vnd.apache.parquet": {}}}})
 async def batch_results(request: Request, batch_id: str, owner: Owner,
                         format: Annotated[str, Query(pattern="^(json|csv|parquet)$")] = "json",
-                        traces: bool = False) -> Response:
-    """Raw per-judge, council and calibrated scores as JSON, CSV or Parquet; agent traces with `traces=true`."""
-    media_type, content = await core_of(request).results.remote(owner, batch_id, format, traces)
-    return Response(content, media_type=media_type)
+                        traces: bool = False, limit: Annotated[int | None, Query(ge=1)] = None,
+                        offset: Annotated[int, Query(ge=0, le=10**12)] = 0) -> Response:
+    """Raw per-judge, council and calibrated scores as JSON, CSV or Parquet; agent traces with `traces=true`.
+
+    One page of rows: `limit` (default and maximum: the service's `max_page`) from `offset`; when more rows
+    follow, the JSON body's `next_offset` and the `X-Next-Offset` header say where the next page starts.
+    """
+    media_type, content, next_offset = await call_core(request, "results", owner, batch_id, format, traces,
+                                                       limit, offset)
+    headers = {"X-Next-Offset": str(next_offset)} if next_offset is not None else None
+    return Response(content, media_type=media_type, headers=headers)
 
 
 @router.post("/v1/batches/{batch_id}/cancel", response_model=BatchStatus, tags=["batches"])
 async def cancel_batch(request: Request, batch_id: str, owner: Owner) -> BatchStatus:
     """Stop a batch: no further calls; stored judgments stay."""
-    return await core_of(request).cancel.remote(owner, batch_id)
+    return await call_core(request, "cancel", owner, batch_id)
 
 
 @router.get("/v1/protocols", response_model=list[ProtocolSummary], tags=["protocols"])
 async def protocols(request: Request, owner: Owner) -> list[ProtocolSummary]:
     """Shipped protocols and this key's own."""
-    return await core_of(request).protocols.remote(owner)
+    return await call_core(request, "protocols", owner)
 
 
 @router.post("/v1/protocols", response_model=ProtocolSummary, status_code=201, tags=["protocols"])
 async def add_protocol(request: Request, body: dict[str, Any], owner: Owner) -> ProtocolSummary:
     """Add a custom rubric, validated like the shipped ones (an anchor per scale point, known composites)."""
-    return await core_of(request).add_protocol.remote(owner, body)
+    return await call_core(request, "add_protocol", owner, body)
 
 
 async def _analysis_call(request: Request, method: str, owner: str, *args: Any) -> Any:
-    return await core_of(request).analysis_call.remote(method, owner, *args)
+    return await call_core(request, "analysis_call", method, owner, *args)
 
 
 @router.post("/v1/ratings", status_code=201, tags=["ratings"])
@@ -297,17 +186,13 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
         description="Councils of LLM judges for emotional-support responses: submit batches, read results, import "
                     "human ratings, measure agreement and bias, fit calibrations. Every /v1 route needs "
                     "`Authorization: Bearer <key>`; a key sees only its own batches, ratings, reports and "
-                    "calibrations.",
+                    "calibrations. Errors are `{error, field, correlation_id}`.",
     )
     app.state.core = core
     app.state.api_keys = api_keys
     app.include_router(router)
-    from council.service.views_api import router as views_router  # the dashboard's views (imports this module)
     app.include_router(views_router)
-    for exc, handler in ((_Unauthorized, _unauthorized), (RequestValidationError, _invalid), (NotFound, _not_found),
-                         (NotFoundError, _analysis_not_found), (AnalysisError, _analysis), (RequestError, _bad_request),
-                         (ConfigError, _config), (Exception, _internal)):
-        app.add_exception_handler(exc, handler)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(CorrelationId)  # outermost: the 413 and every error body carry the id
     return app

@@ -20,10 +20,12 @@ from council.service.analysis_api import AnalysisService
 from council.service.api import make_api
 from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from council.service.core import CouncilCore
+from council.service.egress import EgressPolicy
+from council.service.errors import ErrorAnswer, answer_for
 from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import ExitBatcher, RemoteGate
 from council.service.schemas import ProtocolSummary
-from council.service.views import ViewsService
+from council.service.views import ViewError, ViewsService
 from council.spec import default_council, parse_council
 from council.store.store import Store
 from judges.client.adapter import _litellm
@@ -82,7 +84,12 @@ class ServeExecutor:
         """Run the unit on some replica and remember which node ran it."""
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
-        judgment, node_id = await self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        response = self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        try:
+            judgment, node_id = await response
+        except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
+            response.cancel()
+            raise
         await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
         return judgment
 
@@ -104,13 +111,17 @@ class Core:
     async def __init__(self, args: dict[str, Any]) -> None:
         self.settings = ServiceArgs.model_validate(args)
         self.store = Store(self.settings.db_path)
-        self.metrics = CouncilMetrics()
-        self.analysis = AnalysisService(self.store)
+        councils = _councils(self.settings)
+        self.metrics = CouncilMetrics(_named_judges(councils))
+        limits = self.settings.of()
+        self.analysis = AnalysisService(self.store, limits)
         self.views = ViewsService(self.store)
-        self.core = CouncilCore(self.store, ServeExecutor(self.store), _councils(self.settings),
-                                max_items=self.settings.max_items, max_candidates=self.settings.max_candidates,
+        self.core = CouncilCore(self.store, ServeExecutor(self.store), councils, limits=limits,
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics,
-                                allowed_api_bases=tuple(self.settings.allowed_api_bases))
+                                egress=EgressPolicy(self.settings.allowed_api_bases,
+                                                    self.settings.allow_server_credentials))
+        # litellm resolves inline judges (egress policy) and prices estimates: import it now, off the event loop
+        asyncio.get_running_loop().run_in_executor(None, _litellm)
         if self.settings.start_local_judges:
             asyncio.get_running_loop().run_in_executor(None, self._start_local_judges)
         resumed = await self.core.resume_unfinished()
@@ -126,10 +137,27 @@ class Core:
         except Exception:  # noqa: BLE001 - hosted-model councils still work; local ones will abstain with reasons
             log.exception("could not start the embedded judges")
 
+    async def call(self, method: str, correlation_id: str, *args: Any) -> Any:
+        """A route's call: its result, or an :class:`ErrorAnswer`.
+
+        The answer is returned, never raised, so no Ray traceback reaches the ingress; unexpected errors are
+        logged here with the correlation id.
+        """
+        if method not in ROUTE_METHODS:
+            log.error("unknown core method %r [correlation_id=%s]", method, correlation_id)
+            return ErrorAnswer(status=500, error="internal error; quote the correlation_id to the operator")
+        try:
+            result = await getattr(self, method)(*args)
+        except Exception as e:  # noqa: BLE001 - every failure becomes an answer; see answer_for
+            return answer_for(e, correlation_id, method)
+        if isinstance(result, ViewError):
+            return ErrorAnswer(status=result.status, error=result.message, field=result.field)
+        return result
+
     async def health(self) -> dict[str, Any]:
-        """Store reachable and batches counted."""
-        n = self.store.query("SELECT count(*) AS n FROM batches").n[0]
-        return {"status": "ok", "batches": int(n), "db": self.settings.db_path}
+        """Store reachable (a query runs); only the status is public."""
+        self.store.query("SELECT count(*) AS n FROM batches")
+        return {"status": "ok"}
 
     async def metrics_text(self) -> str:
         """Prometheus text of every node (ours and Ray Serve's)."""
@@ -147,13 +175,14 @@ class Core:
         """See :meth:`CouncilCore.status`."""
         return self.core.status(owner, batch_id)
 
-    async def list_batches(self, owner: str) -> Any:
+    async def list_batches(self, owner: str, limit: int = 1000) -> Any:
         """See :meth:`CouncilCore.list_batches`."""
-        return self.core.list_batches(owner)
+        return self.core.list_batches(owner, limit)
 
-    async def results(self, owner: str, batch_id: str, fmt: str, traces: bool) -> Any:
+    async def results(self, owner: str, batch_id: str, fmt: str, traces: bool, limit: int | None = None,
+                      offset: int = 0) -> Any:
         """See :meth:`CouncilCore.results`."""
-        return self.core.results(owner, batch_id, fmt, traces)
+        return self.core.results(owner, batch_id, fmt, traces, limit, offset)
 
     async def cancel(self, owner: str, batch_id: str) -> Any:
         """See :meth:`CouncilCore.cancel`."""
@@ -173,6 +202,8 @@ class Core:
 
     async def views_call(self, method: str, owner: str, *args: Any) -> Any:
         """The dashboard's read-only views, computed in threads and cached (see :class:`ViewsService`)."""
+        if method in ("agreement", "bias", "leaderboard"):  # (owner, dataset, batch_id, ...): bounded raters
+            await asyncio.to_thread(self.analysis.check_raters, owner, args[0], args[1])
         return await getattr(self.views, method)(owner, *args)
 
     async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
@@ -182,6 +213,27 @@ class Core:
     async def exit(self, calls: list[tuple[Any, str | None]]) -> None:
         """Finish judge replica calls (coalesced by the replica): durable records, slots back."""
         await self.core.exit(calls)
+
+    async def admit(self, batch_id: str | None) -> None:
+        """A judge replica's retry may start (raises BatchCancelled once the batch was cancelled)."""
+        self.core.admit(batch_id)
+
+
+ROUTE_METHODS = frozenset({"health", "metrics_text", "submit", "estimate", "status", "list_batches", "results",
+                           "cancel", "protocols", "add_protocol", "analysis_call", "views_call"})
+"""The Core methods the ingress may call through :meth:`Core.call`."""
+
+
+def _named_judges(councils: dict[str, Any]) -> frozenset[str]:
+    """Judge ids of the operator's named councils (the only ids /metrics shows)."""
+    ids: set[str] = set()
+    for name, spec in councils.items():
+        try:
+            council = spec() if callable(spec) else spec
+            ids.update(j.id for j in council.judges)
+        except Exception:  # noqa: BLE001 - a council that cannot be built now only loses its metric labels
+            log.warning("council %s: judge ids unknown for metrics", name)
+    return frozenset(ids)
 
 
 def _summary(p: Protocol, shipped: bool) -> ProtocolSummary:

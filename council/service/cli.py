@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import threading
@@ -12,7 +13,9 @@ from typing import Any
 
 from judges.local.models import council_home
 
-__all__ = ["local_api_key", "register", "serve_forever"]
+__all__ = ["local_api_key", "local_ray_options", "register", "serve_forever"]
+
+log = logging.getLogger(__name__)
 
 
 def local_api_key() -> str | None:
@@ -32,7 +35,7 @@ def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: st
     if address:
         ray.init(address=address, namespace="council")
     else:
-        ray.init(include_dashboard=False, namespace="council", _metrics_export_port=metrics_port)
+        ray.init(**local_ray_options(host, metrics_port))
     serve.start(http_options={"host": host, "port": port})
     serve.run(build_app(settings), name="council", route_prefix="/")
     print(f"COUNCIL_URL=http://{host}:{port}", flush=True)
@@ -44,6 +47,20 @@ def serve_forever(settings: dict[str, Any], *, host: str, port: int, address: st
     stop.wait()
     serve.shutdown()
     ray.shutdown()
+
+
+def local_ray_options(host: str, metrics_port: int | None) -> dict[str, Any]:
+    """``ray.init`` options of the local Ray instance: no dashboard, and Ray's token auth left on.
+
+    Ray 2.60 turns token authentication on by default for a new local cluster (the token in
+    ``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``), so its ports (GCS, raylet, object manager, agents), which
+    listen on every interface whatever ``--host`` says (Ray refuses a loopback node address), answer no
+    client without the token. ``RAY_AUTH_MODE=disabled`` turns that off; we warn when it is.
+    """
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        log.warning("RAY_AUTH_MODE=disabled: Ray's ports accept anyone who can reach them; close them with a "
+                    "firewall (README: what an unauthenticated client can see)")
+    return {"include_dashboard": False, "namespace": "council", "_metrics_export_port": metrics_port}
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -63,10 +80,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
-    """Collect the limits and replica resources given on the command line (unset ones keep their defaults)."""
-    given = {"max_body_bytes": args.max_body_bytes, "max_items": args.max_items,
-             "max_candidates": args.max_candidates, "worker_resources": args.judge_replica_resources,
-             "allowed_api_bases": args.allow_api_base}
+    """Collect the limits, egress rules and replica resources given on the command line (unset: defaults)."""
+    from council.service.limits import Limits
+
+    given = {name: getattr(args, name) for name in Limits.model_fields}
+    given.update(worker_resources=args.judge_replica_resources, allowed_api_bases=args.allow_api_base,
+                 allow_server_credentials=args.allow_server_credentials)
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -99,11 +118,17 @@ def register(sub: Any) -> None:
     serve.add_argument("--no-local-judges", action="store_true", help="do not start the embedded llama.cpp judges")
     serve.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting one")
     serve.add_argument("--metrics-port", type=int, default=8080, help="Prometheus metrics port of the local Ray node")
-    serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (413 above)")
-    serve.add_argument("--max-items", type=int, default=None, help="items per batch (422 above)")
-    serve.add_argument("--max-candidates", type=int, default=None, help="candidates per item (422 above)")
+    from council.service.limits import Limits
+
+    for name, field in Limits.model_fields.items():  # every request limit is a flag (README: the limits table)
+        serve.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                           help=f"{field.description} (default {field.default})")
     serve.add_argument("--allow-api-base", action="append", default=None, metavar="URL_PREFIX",
-                       help="URL prefix inline councils may send prompts to (repeatable; none by default)")
+                       help="endpoint URL prefix inline judges may send prompts to, without server credentials "
+                            "(repeatable; none by default)")
+    serve.add_argument("--allow-server-credentials", action="append", default=None, metavar="PROVIDER",
+                       help="litellm provider (e.g. openai) whose default endpoint inline judges may reach with the "
+                            "server's own credentials (repeatable; none by default)")
     serve.add_argument("--judge-replica-resources", type=_json_resources, default=None, metavar="JSON",
                        help='custom Ray resources each judge replica requires, e.g. \'{"judge_slot": 1}\' '
                             "(give each node one judge_slot to put one replica per node)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from council.service.limits import Limits
 from judges.errors import ConfigError
 from judges.local.models import council_home
 
@@ -25,8 +26,11 @@ class ApiKey(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class ServiceArgs(BaseModel):
-    """Everything the service needs; ``serve run deploy/serve.yaml`` passes these as application args."""
+class ServiceArgs(Limits):
+    """Everything the service needs; ``serve run deploy/serve.yaml`` passes these as application args.
+
+    The request limits (``max_items`` ...) are inherited from :class:`~council.service.limits.Limits`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,17 +40,18 @@ class ServiceArgs(BaseModel):
         None, description="YAML list of {owner, sha256}; default $COUNCIL_HOME/api_keys.yaml")
     judge_replicas: int = Field(2, ge=1, description="Replicas of the judge worker deployment.")
     judge_replica_cpus: float = Field(0.5, gt=0, description="CPUs reserved per judge replica.")
-    max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above).")
-    max_items: int = Field(10_000, ge=1, description="Items per batch (422 above).")
-    max_candidates: int = Field(32, ge=1, description="Candidates per item (422 above).")
     max_items_in_flight: int = Field(64, ge=1, description="Items a batch runs at once (bounds memory).")
     councils_file: str | None = Field(None, description="YAML mapping of council name → council spec.")
     start_local_judges: bool = Field(True, description="Start the embedded llama.cpp judges for the 'local' council.")
     retry_multiplier: float = Field(1.0, ge=0, description="First back-off in seconds between LLM call attempts.")
     worker_resources: dict[str, float] = Field(default_factory=dict,
                                                description="Custom Ray resources each judge replica requires.")
-    allowed_api_bases: list[str] = Field(default_factory=list, description="URL prefixes inline councils may "
-                                         "send prompts to (named councils are the operator's and unrestricted).")
+    allowed_api_bases: list[str] = Field(default_factory=list, description="Endpoint URL prefixes inline judges "
+                                         "may send prompts to, without server credentials (named councils are the "
+                                         "operator's and unrestricted).")
+    allow_server_credentials: list[str] = Field(
+        default_factory=list, description="litellm providers (e.g. openai) whose default endpoint inline judges "
+        "may reach with the server's own credentials; none by default.")
     bootstrap_local_key: bool = Field(False, description="With no keys configured, create one for owner 'local' "
                                       "and save it to $COUNCIL_HOME/local_api_key (single-machine use).")
 

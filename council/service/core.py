@@ -13,36 +13,32 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from council.results import results_file
+from council.analysis import AnalysisError, NotFoundError, check_council_calibration
 from council.run import JudgeExecutor, run_batch
+from council.service.egress import EgressPolicy
+from council.service.errors import Conflict, NotFound, RequestError, scrub
 from council.service.estimate import estimate_batch
+from council.service.export import results_page
 from council.service.guard import BatchGuard
+from council.service.limits import Limits, check_batch, check_protocol_document
 from council.service.remote import LimiterState, LimitSpec
 from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Budget, Estimate, Progress
 from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, CouncilSpec, content_id
 from judges.client.records import CachedReply, CallRecord, CallTags
+from judges.errors import BudgetExceeded, ConfigError
 from judges.pipeline import ContextJudgment
 from protocols import Protocol, ProtocolError, list_protocols, load_protocol, parse_protocol
 
-__all__ = ["CouncilCore", "NotFound", "RequestError"]
+__all__ = ["BatchCancelled", "CouncilCore", "NotFound", "RequestError"]
 
 log = logging.getLogger(__name__)
 FINISHED = {"completed", "cancelled", "budget_exceeded", "failed"}
 
 
-class NotFound(LookupError):
-    """The entity does not exist for this owner (another owner's entities are not found either)."""
-
-
-class RequestError(ValueError):
-    """A request that is well-formed JSON but not acceptable; names the field."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.status = status
+class BatchCancelled(BudgetExceeded):
+    """The batch was cancelled: no further paid call is admitted (handled like a spent budget by the pipeline)."""
 
 
 class CouncilCore:
@@ -50,19 +46,20 @@ class CouncilCore:
 
     def __init__(self, store: Store, executor: JudgeExecutor,
                  councils: dict[str, CouncilSpec | Callable[[], CouncilSpec]],
-                 *, max_items: int = 10_000, max_candidates: int = 32, max_items_in_flight: int = 64,
-                 metrics: Any = None, allowed_api_bases: tuple[str, ...] = ()) -> None:
+                 *, limits: Limits | None = None, max_items_in_flight: int = 64,
+                 metrics: Any = None, egress: EgressPolicy | None = None) -> None:
         self.store = store
         self.executor = executor
         self._councils = councils
-        self.max_items = max_items
-        self.max_candidates = max_candidates
+        self.request_limits = limits or Limits()
         self.max_items_in_flight = max_items_in_flight
         self.metrics = metrics
-        self.allowed_api_bases = allowed_api_bases
+        self.egress = egress or EgressPolicy()
         self.limits = LimiterState()
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._guards: dict[str, BatchGuard] = {}
+        self._cancelled: set[str] = set()
+        """Batches whose cancel was acknowledged (or is under way): no call of theirs is admitted again."""
 
     # ------------------------------------------------------------ protocols and councils
 
@@ -74,7 +71,7 @@ class CouncilCore:
             "SELECT p.document FROM custom_protocols c JOIN protocols p USING (protocol_hash) "
             "WHERE c.owner = ? AND c.protocol_id = ?", [owner, protocol_id]).fetchone()
         if row is None:
-            raise RequestError(f"unknown protocol {protocol_id!r}", field="protocol")
+            raise RequestError(f"unknown protocol {protocol_id[:200]!r}", field="protocol")
         return Protocol.model_validate(json.loads(row[0]))
 
     def list_protocols(self, owner: str) -> list[tuple[Protocol, bool]]:
@@ -86,6 +83,7 @@ class CouncilCore:
 
     def add_protocol(self, owner: str, document: dict[str, Any]) -> Protocol:
         """Validate and store a custom protocol for this owner (shipped ids cannot be replaced)."""
+        check_protocol_document(document, self.request_limits)  # before the model materialises the scale
         try:
             protocol = parse_protocol(document)
         except ProtocolError as e:
@@ -99,57 +97,60 @@ class CouncilCore:
         return protocol
 
     def council(self, spec: str | CouncilSpec) -> CouncilSpec:
-        """A named council, or the inline spec itself."""
+        """A named council, or the inline spec itself once the egress policy allowed every judge's request."""
         if isinstance(spec, CouncilSpec):
             for i, judge in enumerate(spec.judges):
-                if judge.api_key_env and judge.api_base:  # it would send a server-side secret to the caller's URL
-                    raise RequestError("an inline council cannot send a key from the server's environment to its "
-                                       "own api_base; ask the operator for a named council",
-                                       field=f"council.judges.{i}.api_key_env")
-                if judge.api_base and not any(judge.api_base.startswith(p) for p in self.allowed_api_bases):
-                    # prompts must not go to arbitrary URLs the service can reach (SSRF)
-                    raise RequestError(f"api_base {judge.api_base!r} is not allowed for inline councils; the "
-                                       "operator allows: " + (", ".join(self.allowed_api_bases) or "none"),
-                                       field=f"council.judges.{i}.api_base")
+                self.egress.check(judge, f"council.judges.{i}")
             return spec
         if spec not in self._councils:
-            raise RequestError(f"unknown council {spec!r}; named councils: {', '.join(sorted(self._councils))}",
+            raise RequestError(f"unknown council {spec[:200]!r}; named councils: {', '.join(sorted(self._councils))}",
                                field="council")
         named = self._councils[spec]
         return named() if callable(named) else named
 
+    def _check_council(self, owner: str, council: CouncilSpec, protocol: Protocol) -> None:
+        """An inline council's calibration exists, is this owner's, and fits its judges and the protocol."""
+        if not council.calibration_id:
+            return
+        try:
+            check_council_calibration(self.store, council, protocol, owner)
+        except NotFoundError as e:
+            raise RequestError(f"no calibration {council.calibration_id[:200]!r}",
+                               field="council.calibration_id") from e
+        except AnalysisError as e:
+            raise RequestError(e.message, field="council.calibration_id") from e
+
     # ------------------------------------------------------------ batches
 
-    def _check_limits(self, request: BatchRequest) -> None:
-        if len(request.items) > self.max_items:
-            raise RequestError(f"items: {len(request.items)} items, at most {self.max_items} per batch",
-                               field="items")
-        for i, item in enumerate(request.items):
-            if len(item.candidates) > self.max_candidates:
-                raise RequestError(f"items.{i}.candidates: {len(item.candidates)} candidates, at most "
-                                   f"{self.max_candidates} per item", field=f"items.{i}.candidates")
+    def _validated(self, owner: str, request: BatchRequest) -> tuple[Batch, Protocol, CouncilSpec]:
+        """Everything a batch will need, checked before anything is stored or run."""
+        check_batch(request, self.request_limits)
+        protocol, council = self.protocol(owner, request.protocol), self.council(request.council)
+        if isinstance(request.council, CouncilSpec):  # a named council's calibration is the operator's
+            self._check_council(owner, council, protocol)
+        try:
+            check_scoring(council, protocol)  # an expected-scoring judge without logprobs, refused here
+        except ConfigError as e:
+            raise RequestError(str(e), field=str(e).split(":", 1)[0]) from e
+        return Batch(items=request.items, name=request.name), protocol, council
 
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:
         """Calls and tokens the batch will need, before anything runs."""
-        self._check_limits(request)
-        batch = Batch(items=request.items, name=request.name)
-        return estimate_batch(batch, self.protocol(owner, request.protocol), self.council(request.council))
+        batch, protocol, council = self._validated(owner, request)
+        return estimate_batch(batch, protocol, council)
 
     async def submit(self, owner: str, request: BatchRequest, idempotency_key: str | None = None) -> BatchAccepted:
         """Validate, store and queue a batch; an Idempotency-Key or identical content returns the same batch."""
-        self._check_limits(request)
+        batch, protocol, council = self._validated(owner, request)
         request_hash = content_id("q", request.model_dump(mode="json"))
         if idempotency_key:
             row = self.store.db.execute("SELECT batch_id, request_hash FROM idempotency_keys WHERE owner = ? AND "
                                         "key = ?", [owner, idempotency_key]).fetchone()
             if row is not None:
                 if row[1] != request_hash:
-                    raise RequestError("Idempotency-Key was already used with a different request",
-                                       field="Idempotency-Key", status=409)
+                    raise Conflict("Idempotency-Key was already used with a different request",
+                                   field="Idempotency-Key")
                 return self._accepted(row[0], created=False)
-        protocol, council = self.protocol(owner, request.protocol), self.council(request.council)
-        check_scoring(council, protocol)  # an expected-scoring judge without logprobs is refused here (422)
-        batch = Batch(items=request.items, name=request.name)
         options = {"budget": request.budget.model_dump() if request.budget else None}
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
         created = self.store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
@@ -169,7 +170,7 @@ class CouncilCore:
     def _row(self, batch_id: str, owner: str | None = None) -> dict[str, Any]:
         df = self.store.query("SELECT * FROM batches WHERE batch_id = ?", [batch_id])
         if df.empty or (owner is not None and df.owner[0] != owner):
-            raise NotFound(f"no batch {batch_id!r}")
+            raise NotFound(f"no batch {batch_id[:200]!r}", field="batch_id")
         return df.iloc[0].to_dict()
 
     def _start(self, batch_id: str) -> None:
@@ -189,14 +190,22 @@ class CouncilCore:
                             max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason,
                             progress=self._count(protocol))
         except asyncio.CancelledError:
-            self.store.set_batch_status(batch_id, "cancelled")
-            self.store.db.execute("UPDATE runs SET status = 'cancelled', finished_at = now() "
-                                  "WHERE batch_id = ? AND status = 'running'", [batch_id])
+            self._record_cancelled(batch_id)
             raise
         except Exception:  # noqa: BLE001 - recorded on the batch by run_batch; the service keeps serving
-            log.exception("batch %s failed", batch_id)
+            if batch_id in self._cancelled:  # a cancel can surface as the errors of the units it interrupted
+                self._record_cancelled(batch_id)
+            else:
+                log.exception("batch %s failed", batch_id)
         finally:
             self._guards.pop(batch_id, None)
+
+    def _record_cancelled(self, batch_id: str) -> None:
+        self.store.set_batch_status(batch_id, "cancelled")
+        with self.store.transaction() as db:
+            db.execute("UPDATE runs SET status = 'cancelled', error = NULL, finished_at = now() "
+                       "WHERE batch_id = ? AND status IN ('running', 'failed') AND run_id = (SELECT run_id FROM "
+                       "runs WHERE batch_id = ? ORDER BY started_at DESC LIMIT 1)", [batch_id, batch_id])
 
     def _count(self, protocol: Protocol) -> Callable[[int, int, ContextJudgment], None] | None:
         if self.metrics is None:
@@ -224,15 +233,22 @@ class CouncilCore:
         return ids
 
     async def cancel(self, owner: str, batch_id: str) -> BatchStatus:
-        """Stop a batch: no new calls are made; what is stored stays."""
+        """Stop a batch: from now on no call of it is admitted; units in flight are cancelled; what is stored stays.
+
+        The batch is marked before anything else, so a judge replica asking to start a call after this point
+        is refused (:meth:`enter`, :meth:`admit`); cancelling the run cancels the units' handle calls, which
+        Ray Serve propagates to the replicas (their provider calls are cancelled as asyncio tasks). Replies
+        already paid for were recorded, so they stay in the cache.
+        """
         row = self._row(batch_id, owner)
         if row["status"] not in FINISHED:
+            self._cancelled.add(batch_id)
             self.store.set_batch_status(batch_id, "cancelling")
             task = self._runs.get(batch_id)
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-            self.store.set_batch_status(batch_id, "cancelled")
+            self._record_cancelled(batch_id)
         return self.status(owner, batch_id)
 
     def status(self, owner: str, batch_id: str) -> BatchStatus:
@@ -246,6 +262,8 @@ class CouncilCore:
         errors = self.store.query("SELECT DISTINCT error FROM (SELECT error FROM llm_calls WHERE batch_id = ? AND "
                                   "error IS NOT NULL LIMIT 20)", [batch_id]).error.tolist()
         options = json.loads(row["options"] or "{}")
+        run = self.store.query("SELECT status FROM runs WHERE batch_id = ? ORDER BY started_at DESC LIMIT 1",
+                               [batch_id]).status.tolist()
         return BatchStatus(
             batch_id=batch_id, name=row["name"], status=row["status"], protocol=row["protocol_id"],
             council=row["council_id"], judges=[j.id for j in council.judges],
@@ -257,30 +275,53 @@ class CouncilCore:
             abstentions_by_reason=dict(zip(reasons.abstention, reasons.n.astype(int), strict=True)),
             prompt_tokens=progress["prompt_tokens"], completion_tokens=progress["completion_tokens"],
             cost_usd=progress["cost_usd"], budget=options.get("budget"),
-            errors=([row["error"]] if isinstance(row["error"], str) else []) + errors,
+            errors=[scrub(e) for e in ([row["error"]] if isinstance(row["error"], str) else []) + errors],
+            run_status=run[0] if run else None,
             created_at=row["created_at"], updated_at=row["updated_at"])
 
-    def list_batches(self, owner: str) -> list[dict[str, Any]]:
-        """This owner's batches, newest first."""
+    def list_batches(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """This owner's batches, newest first (at most ``limit``)."""
         df = self.store.query("SELECT batch_id, name, status, protocol_id, council_id, n_items, n_candidates, "
-                              "created_at, updated_at FROM batches WHERE owner = ? ORDER BY created_at DESC", [owner])
+                              "created_at, updated_at FROM batches WHERE owner = ? ORDER BY created_at DESC LIMIT ?",
+                              [owner, max(1, min(int(limit), 1000))])
         return json.loads(df.to_json(orient="records", date_format="iso"))
 
-    def results(self, owner: str, batch_id: str, fmt: str = "json", traces: bool = False) -> tuple[str, bytes]:
-        """A batch's raw per-judge, council and calibrated scores as JSON, CSV or Parquet (:func:`results_file`)."""
+    def results(self, owner: str, batch_id: str, fmt: str = "json", traces: bool = False, limit: int | None = None,
+                offset: int = 0) -> tuple[str, bytes, int | None]:
+        """One page of a batch's raw per-judge, council and calibrated scores as JSON, CSV or Parquet.
+
+        Returns the media type, the content and the offset of the next page (None on the last page). CSV cells
+        are neutralised against formula injection (:func:`~council.service.export.neutralise_formulas`).
+        """
+        page = limit if limit is not None else self.request_limits.max_page
+        if page > self.request_limits.max_page:
+            raise RequestError(f"limit: at most {self.request_limits.max_page} rows per page", field="limit")
         self._row(batch_id, owner)
-        return results_file(self.store, batch_id, fmt, traces)
+        return results_page(self.store, batch_id, fmt, traces, page, offset)
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 
     async def enter(self, cache_key: str, tags: CallTags, limits: LimitSpec,
                     estimated_tokens: int) -> CachedReply | None:
-        """Admit one call of a judge replica: the cached reply, or (budget allowing) a slot of its limits."""
+        """Admit one call of a judge replica: the cached reply, or (budget allowing) a slot of its limits.
+
+        Raises:
+            BatchCancelled: when the call's batch was cancelled (before or while it waited for a slot).
+        """
         cached = await self.store.cached_reply(cache_key)
         if cached is None:
+            self.admit(tags.batch_id)
             await self.before_call(tags)
             await self.limits.acquire(limits, estimated_tokens)
+            if tags.batch_id in self._cancelled:  # cancelled while this call waited for its slot
+                self.limits.release(limits[0])
+                self.admit(tags.batch_id)
         return cached
+
+    def admit(self, batch_id: str | None) -> None:
+        """Refuse a provider attempt of a cancelled batch (raises :class:`BatchCancelled`)."""
+        if batch_id in self._cancelled:
+            raise BatchCancelled("the batch was cancelled")
 
     async def exit(self, calls: list[tuple[CallRecord | None, str | None]]) -> None:
         """Finish calls of a judge replica, each (record or None, limiter key or None): durable records, slots back."""

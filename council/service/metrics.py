@@ -16,12 +16,17 @@ from judges.client.records import CallRecord
 __all__ = ["CouncilMetrics", "scrape_cluster"]
 
 
-class CouncilMetrics:
-    """The service's own counters."""
+INLINE = "inline"
+"""The judge label of every inline (client-defined) judge: /metrics is public, clients' judge ids are not."""
 
-    def __init__(self) -> None:
+
+class CouncilMetrics:
+    """The service's own counters; judges are labelled by id only when they belong to a named council."""
+
+    def __init__(self, public_judges: frozenset[str] = frozenset()) -> None:
         from ray.util.metrics import Counter
 
+        self.public_judges = public_judges
         self.calls = Counter("council_llm_calls", description="LLM calls by judge and outcome "
                              "(made, cached, failed).", tag_keys=("judge", "outcome"))
         self.tokens = Counter("council_llm_tokens", description="Tokens sent and received (cache hits excluded).",
@@ -29,17 +34,22 @@ class CouncilMetrics:
         self.judgments = Counter("council_judgments", description="Attribute judgments stored, by outcome "
                                  "(scored or the abstention reason).", tag_keys=("judge", "outcome"))
 
-    def call(self, record: CallRecord) -> None:
-        """Count one recorded call."""
+    def label(self, judge_id: str, named: bool = True) -> str:
+        """The judge label: a named council's judge id, else ``inline``."""
+        return judge_id if named and judge_id in self.public_judges else INLINE
+
+    def call(self, record: CallRecord, named: bool = True) -> None:
+        """Count one recorded call (``named``: its batch runs a named council)."""
+        judge = self.label(record.tags.judge_id, named)
         outcome = "cached" if record.cache_hit else ("failed" if record.error else "made")
-        self.calls.inc(1, tags={"judge": record.tags.judge_id, "outcome": outcome})
+        self.calls.inc(1, tags={"judge": judge, "outcome": outcome})
         tokens = record.prompt_tokens + record.completion_tokens
         if not record.cache_hit and tokens > 0:  # failed calls have no tokens, and Ray counters refuse inc(0)
-            self.tokens.inc(tokens, tags={"judge": record.tags.judge_id})
+            self.tokens.inc(tokens, tags={"judge": judge})
 
-    def judgment(self, judge_id: str, abstention: str | None) -> None:
+    def judgment(self, judge_id: str, abstention: str | None, named: bool = True) -> None:
         """Count one stored attribute judgment."""
-        self.judgments.inc(1, tags={"judge": judge_id, "outcome": abstention or "scored"})
+        self.judgments.inc(1, tags={"judge": self.label(judge_id, named), "outcome": abstention or "scored"})
 
 
 async def scrape_cluster(timeout_s: float = 5.0) -> str:

@@ -10,6 +10,7 @@ that finish while one round trip is under way in the next one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,9 +26,15 @@ LimitSpec = tuple[str, int, "float | None", "float | None"]
 
 
 def limit_spec(judge: JudgeSpec) -> LimitSpec:
-    """The limits a judge's calls are metered against; judges on one model and endpoint share them."""
-    return (f"{judge.model}@{judge.api_base or 'default'}", judge.max_concurrency, judge.requests_per_minute,
-            judge.tokens_per_minute)
+    """The limits a judge's calls are metered against; judges on one model and endpoint share them.
+
+    The limits are part of the key: the first judge to use a model would otherwise fix its limits for every
+    later one, so an inline judge declaring a tiny rate could throttle an operator's named judge (or
+    another owner's) on the same model.
+    """
+    rpm, tpm = judge.requests_per_minute, judge.tokens_per_minute
+    key = f"{judge.model}@{judge.api_base or 'default'}#{judge.max_concurrency}/{rpm}/{tpm}"
+    return (key, judge.max_concurrency, rpm, tpm)
 
 
 class ExitBatcher:
@@ -74,6 +81,10 @@ class ExitBatcher:
                     done.cancel()
 
 
+_CALL: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("council_call", default=None)
+"""[batch id, attempts so far] of the call the current task is making (enter and attempts share a task)."""
+
+
 class RemoteGate:
     """CallGate of a judge replica, backed by the core deployment's handle."""
 
@@ -84,11 +95,21 @@ class RemoteGate:
 
     async def enter(self, cache_key: str, tags: CallTags, estimated_tokens: int) -> CachedReply | None:
         """Cached reply, or a slot of the shared limits after the batch's budget allowed the call."""
+        _CALL.set([tags.batch_id, 0])
         return await self.core.enter.remote(cache_key, tags, self.limits, estimated_tokens)
 
     @asynccontextmanager
     async def attempt(self, estimated_tokens: int) -> AsyncIterator[None]:
-        """Nothing per attempt: the slot taken by :meth:`enter` covers every attempt of the call."""
+        """The slot taken by :meth:`enter` covers every attempt.
+
+        A retry first asks the core whether the batch was cancelled meanwhile, so no attempt starts after a
+        cancel was acknowledged.
+        """
+        call = _CALL.get()
+        if call is not None:
+            call[1] += 1
+            if call[1] > 1:
+                await self.core.admit.remote(call[0])
         yield
 
     async def exit(self, record: CallRecord | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from council.types import BatchItem, CouncilSpec
 
@@ -24,8 +24,9 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_tokens: int | None = Field(None, ge=1, description="Prompt + completion tokens over the batch.")
-    max_usd: float | None = Field(None, gt=0, description="Dollars by litellm's price map.")
+    max_tokens: int | None = Field(None, ge=1, le=10**15, description="Prompt + completion tokens over the batch.")
+    max_usd: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False,
+                                  description="Dollars by litellm's price map (a finite number).")
 
 
 class BatchRequest(BaseModel):
@@ -42,6 +43,16 @@ class BatchRequest(BaseModel):
     name: str = Field("", max_length=200, description="Optional display name.")
     budget: Budget | None = Field(None, description="Optional spending cap.")
     dry_run: bool = Field(False, description="Only estimate calls and tokens; store and run nothing.")
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, items: list[BatchItem]) -> list[BatchItem]:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                raise ValueError(f"item {i} repeats the item id {item.id[:50]!r}; item ids must be unique")
+            seen.add(item.id)
+        return items
 
 
 class Estimate(BaseModel):
@@ -99,6 +110,8 @@ class BatchStatus(BaseModel):
     cost_usd: float
     budget: Budget | None
     errors: list[str]
+    run_status: str | None = Field(None, description="How the batch's latest run ended (or `running`); a "
+                                                     "cancelled batch's run is `cancelled`, never `failed`.")
     created_at: datetime
     updated_at: datetime
 
@@ -114,15 +127,6 @@ class ProtocolSummary(BaseModel):
     composites: dict[str, list[str]]
     content_hash: str
     shipped: bool
-
-
-def error_body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The JSON error body every failure answers with (never a stack trace)."""
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
-    body.update(extra)
-    return body
 
 
 class RatingsUpload(BaseModel):
@@ -147,6 +151,16 @@ class RatingsUpload(BaseModel):
     description: str = Field("", max_length=2000)
 
 
+class Bootstrap(BaseModel):
+    """Cluster-bootstrap CIs over contexts for an agreement report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_boot: int = Field(1000, ge=10, description="Replicates (at most the service's max_bootstrap).")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    level: float = Field(0.95, gt=0.0, lt=1.0, description="Two-sided confidence level.")
+
+
 class AgreementRequest(BaseModel):
     """An agreement (or bias) report over a dataset or a batch, against the human reference."""
 
@@ -159,7 +173,7 @@ class AgreementRequest(BaseModel):
     reference: str | None = Field(None, max_length=200)
     exclude_self_family: bool = False
     paper_compatible: bool = False
-    bootstrap: dict[str, int] | None = Field(None, description='e.g. {"n_boot": 1000, "seed": 0}')
+    bootstrap: Bootstrap | None = Field(None, description='e.g. {"n_boot": 1000, "seed": 0}')
     pairwise: bool = False
 
 
@@ -172,7 +186,7 @@ class CalibrationRequest(BaseModel):
     batch_id: str | None = Field(None, max_length=200)
     method: Literal["ridge-mm", "ridge", "mean-mm", "linear", "isotonic"] = "ridge-mm"
     cv: int = Field(5, ge=2, le=20)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     reference: str | None = Field(None, max_length=200)
     name: str | None = Field(None, max_length=200)
     paper_compatible: bool = False

@@ -10,11 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
-from council.service.api import Owner, core_of
-from council.service.schemas import error_body
-from council.service.views import ViewError
+from council.service.http import Owner, call_core
 
 __all__ = ["router"]
 
@@ -22,13 +19,11 @@ router = APIRouter(prefix="/v1/views", tags=["views"])
 
 Dataset = Annotated[str | None, Query(max_length=200, description="A dataset name ...")]
 BatchId = Annotated[str | None, Query(max_length=200, description="... or a batch id.")]
+Seed = Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the bootstrap.")]
 
 
 async def _call(request: Request, method: str, owner: str, *args: Any) -> Any:
-    answer = await core_of(request).views_call.remote(method, owner, *args)
-    if isinstance(answer, ViewError):
-        return JSONResponse(error_body(answer.message, field=answer.field), answer.status)
-    return answer
+    return await call_core(request, "views_call", method, owner, *args)
 
 
 @router.get("/overview")
@@ -44,7 +39,7 @@ async def agreement(
     dataset: Dataset = None,
     batch_id: BatchId = None,
     n_boot: Annotated[int, Query(ge=0, le=2000)] = 0,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> dict[str, Any]:
     """Agreement of every judge and the council (raw and calibrated) with the human reference.
 
@@ -79,7 +74,7 @@ async def leaderboard(
     batch_id: BatchId = None,
     rater: Annotated[str, Query(max_length=200)] = "council",
     n_boot: Annotated[int, Query(ge=10, le=5000)] = 1000,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> dict[str, Any]:
     """Responders ranked by a rater's mean score per attribute and composite.
 

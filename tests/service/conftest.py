@@ -24,7 +24,8 @@ from tests.service.harness import Api, Service, ServiceConfig, fake_judge, write
 ORDER = {"service_isolated": 0, "service": 1, "service_fuzz": 2}
 """Run order inside tests/service: own-cluster tests, then the shared service, then fuzzing."""
 
-LIMITS = {"max_body_bytes": 65536, "max_items": 20, "max_candidates": 4}
+LIMITS = {"max_body_bytes": 65536, "max_items": 20, "max_candidates": 4, "max_import_bytes": 16384,
+          "max_import_rows": 400, "max_judges": 4, "max_raters": 20}
 """Request limits the shared service runs with (small, so the tests can cross them cheaply)."""
 
 GARBLE = "GARBLE-ME"
@@ -80,13 +81,22 @@ def fake_flaky() -> Iterator[FakeOpenAIServer]:
 
 
 @pytest.fixture(scope="package")
+def fake_slow() -> Iterator[FakeOpenAIServer]:
+    """A fake provider that always answers, slowly (400 ms): calls are in flight when a test cancels."""
+    with FakeOpenAIServer(latency_ms=400, seed=3) as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
 def api_keys() -> dict[str, str]:
     """A fresh key per owner for this session."""
     return {"alice": f"ac_alice_{secrets.token_hex(8)}", "bob": f"ac_bob_{secrets.token_hex(8)}"}
 
 
-def councils(ok_url: str, flaky_url: str | None = None, **judge_overrides: Any) -> dict[str, Any]:
-    """The councils file: ``fake2`` on the reliable fake, ``flaky2`` on the failing one (1 s client timeout)."""
+def councils(ok_url: str, flaky_url: str | None = None, slow_url: str | None = None,
+             **judge_overrides: Any) -> dict[str, Any]:
+    """The councils file: ``fake2`` on the reliable fake, ``flaky2`` on the failing one (1 s client timeout),
+    ``slow2`` on the slow one."""
     data: dict[str, Any] = {"fake2": {"aggregation": "mean", "judges": [
         fake_judge("fake-a", "openai/fake-a", ok_url, **judge_overrides),
         fake_judge("fake-b", "openai/fake-b", ok_url, **judge_overrides)]}}
@@ -94,6 +104,10 @@ def councils(ok_url: str, flaky_url: str | None = None, **judge_overrides: Any) 
         data["flaky2"] = {"aggregation": "mean", "judges": [
             fake_judge("flaky-a", "openai/flaky-a", flaky_url, timeout_s=1),
             fake_judge("flaky-b", "openai/flaky-b", flaky_url, timeout_s=1)]}
+    if slow_url:
+        data["slow2"] = {"aggregation": "mean", "judges": [
+            fake_judge("slow-a", "openai/slow-a", slow_url, max_concurrency=3, timeout_s=10),
+            fake_judge("slow-b", "openai/slow-b", slow_url, max_concurrency=3, timeout_s=10)]}
     return data
 
 
@@ -109,11 +123,11 @@ def service_config(home: Path, keys: dict[str, str], council_data: dict[str, Any
 
 @pytest.fixture(scope="package")
 def service(tmp_path_factory: pytest.TempPathFactory, api_keys: dict[str, str], fake_ok: FakeOpenAIServer,
-            fake_flaky: FakeOpenAIServer) -> Iterator[Service]:
+            fake_flaky: FakeOpenAIServer, fake_slow: FakeOpenAIServer) -> Iterator[Service]:
     """The shared running service (two judge replicas, small limits); stopped and reaped after this package."""
     limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
     config = service_config(tmp_path_factory.mktemp("service"), api_keys,
-                            councils(fake_ok.base_url, fake_flaky.base_url),
+                            councils(fake_ok.base_url, fake_flaky.base_url, fake_slow.base_url),
                             ["--judge-replicas=2", *limits, f"--allow-api-base={fake_ok.base_url}"])
     svc = Service(config).start()
     try:

@@ -75,7 +75,7 @@ async def test_concurrent_exits_share_round_trips_and_each_waits_for_its_own() -
     for key in keys:
         assert await gate.enter(key, tags, 10) is None
     await asyncio.gather(*(gate.exit(_record(key, cache_hit=False)) for key in keys))
-    assert core.held == {"openai/m@http://x/v1": 0}  # every slot back, and only after its exit returned
+    assert core.held == {gate.limits[0]: 0}  # every slot back, and only after its exit returned
     assert core.exit_batches == [10]  # all ten were queued before the flush ran: one round trip carried them
     await gate.exit(_record("alone", cache_hit=True))
     assert core.exit_batches == [10, 1]  # an exit with nothing under way goes at once, alone
@@ -113,4 +113,16 @@ async def test_a_caller_cancelled_while_waiting_still_gets_its_exit_through() ->
     release.set()
     await asyncio.sleep(0.01)
     assert waiting.cancelled()
-    assert core.held == {"openai/m@http://x/v1": 0}  # the slot came back regardless
+    assert core.held == {gate.limits[0]: 0}  # the slot came back regardless
+
+
+def test_a_judges_declared_limits_cannot_throttle_another_judge_on_the_same_model() -> None:
+    """The limiter key holds the limits: an inline judge declaring a tiny rate gets a limiter of its own."""
+    from council.service.remote import limit_spec
+
+    named = JudgeSpec(id="named", model="openai/m", api_base="http://p/v1", max_concurrency=8)
+    twin = JudgeSpec(id="twin", model="openai/m", api_base="http://p/v1", max_concurrency=8)
+    hostile = JudgeSpec(id="inline", model="openai/m", api_base="http://p/v1", max_concurrency=1,
+                        requests_per_minute=1e-9)
+    assert limit_spec(named)[0] == limit_spec(twin)[0]
+    assert limit_spec(hostile)[0] != limit_spec(named)[0]
