@@ -113,7 +113,8 @@ def _start(alias: str, threads: int, shared: bool) -> int:
     ]
     # Where servers share the cores, idle OpenMP workers must not spin; a server alone keeps them spinning
     # between tokens, which is several times faster than waking them on a busy 2-core machine.
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE" if shared else "ACTIVE"}
+    # An OMP_WAIT_POLICY already in the environment wins (e.g. PASSIVE beside other heavy work).
+    env = {"OMP_WAIT_POLICY": "PASSIVE" if shared else "ACTIVE", **os.environ}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     (_state_dir() / f"{alias}.json").write_text(json.dumps({"pid": process.pid, "port": _port(alias)}))
     return process.pid
