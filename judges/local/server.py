@@ -111,10 +111,10 @@ def _start(alias: str, threads: int, shared: bool) -> int:
         "--model", str(path), "--alias", alias,
         "--host", _HOST, "--port", str(_port(alias)), "--threads", str(threads),
     ]
-    # Where servers share the cores, idle OpenMP workers must not spin; a server alone keeps them spinning
-    # between tokens, which is several times faster than waking them on a busy 2-core machine.
-    # An OMP_WAIT_POLICY already in the environment wins (e.g. PASSIVE beside other heavy work).
-    env = {"OMP_WAIT_POLICY": "PASSIVE" if shared else "ACTIVE", **os.environ}
+    # Where servers share the cores, idle OpenMP workers must not spin (PASSIVE). A server alone keeps
+    # OpenMP's default: spin briefly between tokens, then sleep. (ACTIVE would spin forever, so an idle
+    # server would hold both cores.) An OMP_WAIT_POLICY already in the environment wins.
+    env = {**({"OMP_WAIT_POLICY": "PASSIVE"} if shared else {}), **os.environ}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     (_state_dir() / f"{alias}.json").write_text(json.dumps({"pid": process.pid, "port": _port(alias)}))
     return process.pid
