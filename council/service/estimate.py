@@ -6,6 +6,7 @@ import os
 
 from council.service.schemas import Estimate
 from council.types import Batch, CouncilSpec
+from judges.agents._common import brief
 from judges.prompts import load_prompt
 from judges.types import JudgeSpec
 from protocols import Protocol
@@ -16,8 +17,8 @@ _UPSTREAM_OUTPUT_CHARS = 1200  # ToM hypotheses + domain checklist as the scorer
 
 
 def _template_chars(name: str) -> int:
-    template = load_prompt(name)
-    return len(template.system) + len(template.user)
+    """The agent's own text (its user template); the shared brief is counted separately."""
+    return len(load_prompt(name).user)
 
 
 def _max_cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -33,8 +34,11 @@ def _max_cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> f
 
 
 def estimate_batch(batch: Batch, protocol: Protocol, council: CouncilSpec) -> Estimate:
-    """Upper-bound calls and tokens: no repairs counted, no cache hits assumed."""
-    rubric = len(protocol.rubric_text())
+    """Upper-bound calls and tokens: no repairs counted, no cache hits (and no prompt caching) assumed.
+
+    Every call sends the panel brief (instructions and the rubric) as its system message.
+    """
+    shared = len(brief(protocol))
     calls = prompt_chars = completion = 0
     costs: list[float | None] = []
     for judge in council.judges:
@@ -43,10 +47,10 @@ def estimate_batch(batch: Batch, protocol: Protocol, council: CouncilSpec) -> Es
             context = len(item.as_context().transcript())
             upstream = int(judge.agents.tom) + int(judge.agents.domain)
             j_calls += upstream + len(item.candidates) * judge.samples
-            j_chars += judge.agents.tom * (_template_chars("tom.v1") + context)
-            j_chars += judge.agents.domain * (_template_chars("domain.v1") + context + _UPSTREAM_OUTPUT_CHARS)
+            j_chars += judge.agents.tom * (shared + _template_chars("tom.v2") + context)
+            j_chars += judge.agents.domain * (shared + _template_chars("domain.v2") + context + _UPSTREAM_OUTPUT_CHARS)
             for candidate in item.candidates:
-                j_chars += judge.samples * (_template_chars("scoring.v1") + context + rubric + len(candidate.text)
+                j_chars += judge.samples * (shared + _template_chars("scoring.v2") + context + len(candidate.text)
                                             + _UPSTREAM_OUTPUT_CHARS * bool(upstream))
         calls += j_calls
         prompt_chars += j_chars
