@@ -72,8 +72,8 @@ def raw_generation(engine: Engine, messages: list[dict[str, str]]) -> tuple[int,
 async def service_call(spec, messages: list[dict[str, str]], max_tokens: int) -> tuple[int, int, float]:
     """One call through the product's adapter (litellm → HTTP → our server); (prompt processed, generated, s)."""
     started = time.perf_counter()
-    reply = await complete(spec.model_copy(update={"params": ModelParams(temperature=0.0, max_tokens=max_tokens)}),
-                           messages, None, 20)
+    params = ModelParams.model_construct(temperature=0.0, max_tokens=max_tokens, seed=0, top_p=None)  # 1 < 16
+    reply = await complete(spec.model_copy(update={"params": params}), messages, None, 20)
     return reply.prompt_tokens, reply.completion_tokens, time.perf_counter() - started
 
 
