@@ -88,6 +88,12 @@ class Engine:
         prompt = self._format(messages=messages).prompt
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """How many leading tokens of ``tokens`` the KV cache already holds (the previous request's prefix)."""
+        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        return next((i for i, (a, b) in enumerate(zip(held, tokens, strict=False)) if a != b),
+                    min(len(held), len(tokens)))
+
     @lru_cache(maxsize=64)  # noqa: B019 - one engine per process; grammars are reused across requests
     def _grammar(self, schema_json: str) -> Any:
         from llama_cpp import LlamaGrammar
@@ -115,12 +121,8 @@ class Engine:
         if len(tokens) + max_tokens > llm.n_ctx():
             raise ValueError(f"prompt of {len(tokens)} tokens + max_tokens {max_tokens} exceeds the context "
                              f"window of {llm.n_ctx()} tokens")
-        cached = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens].tolist(), tokens, strict=False):
-            if a != b:
-                break
-            cached += 1
-        cached = min(cached, len(tokens) - 1)  # generate() replays one token when the prompt is fully cached
+        # generate() replays one token when the prompt is fully cached
+        cached = min(self._cached_prefix(tokens), len(tokens) - 1)
         if seed is not None:
             llm.set_seed(seed)
         grammar = self._grammar(json.dumps(schema)) if schema else None  # key order is the reply order
@@ -180,11 +182,7 @@ class Engine:
             raise ValueError(f"prompt of {len(base)} tokens exceeds the context window of {llm.n_ctx()} tokens")
         point_ids = self._point_tokens(points)
         started = time.perf_counter()
-        cached = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens].tolist(), base, strict=False):
-            if a != b:
-                break
-            cached += 1
+        cached = self._cached_prefix(base)
         llm._ctx.kv_cache_seq_rm(-1, cached, -1)
         llm.n_tokens = cached
         if cached < len(base):

@@ -2,6 +2,8 @@
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -24,19 +26,25 @@ def local_extra():
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def local_judges(local_extra):
-    """The embedded judges on a port of their own, started for this test session and stopped after it."""
+@contextmanager
+def local_servers(port: str, aliases: list[str] | None = None) -> Iterator[list]:
+    """Embedded servers on a port base of their own (default: the default council's), stopped afterwards."""
     from judges.local import server
 
     previous = os.environ.get("COUNCIL_LOCAL_PORT")
-    os.environ["COUNCIL_LOCAL_PORT"] = os.environ.get("COUNCIL_TEST_LOCAL_PORT", "18811")
+    os.environ["COUNCIL_LOCAL_PORT"] = port
     try:
-        statuses = server.local_up()
-        yield statuses
+        yield server.local_up(aliases)
     finally:
         server.local_down()
         if previous is None:
             os.environ.pop("COUNCIL_LOCAL_PORT", None)
         else:
             os.environ["COUNCIL_LOCAL_PORT"] = previous
+
+
+@pytest.fixture(scope="session")
+def local_judges(local_extra):
+    """The embedded judges on a port of their own, started for this test session and stopped after it."""
+    with local_servers(os.environ.get("COUNCIL_TEST_LOCAL_PORT", "18811")) as statuses:
+        yield statuses

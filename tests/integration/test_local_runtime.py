@@ -13,6 +13,7 @@ import pytest
 from judges.client.adapter import complete
 from judges.local import server
 from judges.types import ModelParams
+from tests.integration.conftest import local_servers
 
 pytestmark = [pytest.mark.local_llm, pytest.mark.timeout(600)]
 
@@ -23,17 +24,8 @@ POINTS = [1, 2, 3, 4, 5]
 
 @pytest.fixture(scope="module")
 def runtime(local_extra):
-    previous = os.environ.get("COUNCIL_LOCAL_PORT")
-    os.environ["COUNCIL_LOCAL_PORT"] = os.environ.get("COUNCIL_TEST_RUNTIME_PORT", "18831")
-    try:
-        server.local_up([ALIAS])
+    with local_servers(os.environ.get("COUNCIL_TEST_RUNTIME_PORT", "18831"), [ALIAS]):
         yield server.local_judge_spec(ALIAS)
-    finally:
-        server.local_down()
-        if previous is None:
-            os.environ.pop("COUNCIL_LOCAL_PORT", None)
-        else:
-            os.environ["COUNCIL_LOCAL_PORT"] = previous
 
 
 def _post(spec, **body):
