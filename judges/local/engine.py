@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from judges.local.guided import GuidedDecoder, Plan, VocabTables, compile_plan
+
 __all__ = ["Completion", "Engine", "TokenLogprobs"]
 
 
@@ -54,6 +56,10 @@ class Completion:
     generation_seconds: float
     """Wall time spent generating (from the first sampled token to the last)."""
     logprobs: list[TokenLogprobs] = field(default_factory=list)
+    model_steps: int | None = None
+    """Schema-guided replies: tokens the model chose (the rest of the reply was text the schema decided)."""
+    evaluations: int | None = None
+    """Schema-guided replies: model evaluations (each one batch of forced text and/or one chosen token)."""
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -82,6 +88,7 @@ class Engine:
         )
         self._vocab = model.vocab
         self._lock = threading.Lock()
+        self._tables: VocabTables | None = None
 
     def prompt_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
         """The chat template applied to the messages, tokenised (special tokens parsed)."""
@@ -125,6 +132,9 @@ class Engine:
         cached = min(self._cached_prefix(tokens), len(tokens) - 1)
         if seed is not None:
             llm.set_seed(seed)
+        plan = compile_plan(schema) if schema else None
+        if plan is not None:
+            return self._complete_guided(tokens, cached, plan, max_tokens, temperature, seed, top_logprobs)
         grammar = self._grammar(json.dumps(schema)) if schema else None  # key order is the reply order
         pieces: list[int] = []
         logprobs: list[TokenLogprobs] = []
@@ -153,6 +163,49 @@ class Engine:
             prompt_tokens=len(tokens), cached_tokens=cached, completion_tokens=len(pieces),
             prompt_seconds=first_token_at - started, generation_seconds=ended - first_token_at, logprobs=logprobs,
         )
+
+    def _vocab_tables(self) -> VocabTables:
+        if self._tables is None:
+            self._tables = VocabTables([self.llm.detokenize([i], special=False) for i in range(self.llm.n_vocab())])
+        return self._tables
+
+    def _complete_guided(self, tokens: list[int], cached: int, plan: Plan, max_tokens: int, temperature: float,
+                         seed: int | None, top_logprobs: int) -> Completion:
+        """A schema-bound reply by :class:`GuidedDecoder`: model steps only where the schema leaves a choice."""
+        llm = self.llm
+        tables = self._vocab_tables()
+        n_vocab = llm.n_vocab()
+        started = time.perf_counter()
+        prompt_done: list[float] = []
+        llm._ctx.kv_cache_seq_rm(-1, cached, -1)
+        llm.n_tokens = cached
+
+        def evaluate(batch: list[int]) -> np.ndarray:
+            llm.eval(batch)
+            if not prompt_done:
+                prompt_done.append(time.perf_counter())
+            return _log_softmax(np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,)).astype(np.float64))
+
+        decoder = GuidedDecoder(
+            evaluate, lambda text: llm.tokenize(text.encode(), add_bos=False, special=False),
+            lambda token: llm.detokenize([token], special=False), tables, temperature=temperature, seed=seed,
+            max_tokens=max_tokens, prompt_tail=tokens[cached:])
+        finished = decoder.run(plan)
+        ended = time.perf_counter()
+        text = b"".join(step.text for step in decoder.steps).decode("utf-8", errors="replace")
+        logprobs = []
+        if top_logprobs > 0:
+            for step in decoder.steps:
+                piece = step.text.decode("utf-8", errors="replace")
+                top = [(piece, 0.0)] if step.alternatives is None else [
+                    (self._piece(t), lp) for t, lp in step.alternatives[:top_logprobs]]
+                logprobs.append(TokenLogprobs(token=piece, logprob=step.logprob, top=top))
+        first = prompt_done[0] if prompt_done else ended
+        return Completion(
+            text=text, finish_reason="stop" if finished else "length", prompt_tokens=len(tokens), cached_tokens=cached,
+            completion_tokens=len(llm.tokenize(text.encode(), add_bos=False, special=False)),
+            prompt_seconds=first - started, generation_seconds=ended - first, logprobs=logprobs,
+            model_steps=decoder.model_steps, evaluations=decoder.evaluations)
 
     def readout(self, messages: list[dict[str, Any]], fields: list[str], points: list[int], *,
                 top_logprobs: int = 5) -> Completion:

@@ -1,6 +1,7 @@
 """The embedded judges' HTTP server: one :class:`~judges.local.engine.Engine` behind an OpenAI-compatible API.
 
-Serves ``POST /v1/chat/completions`` (``response_format`` with a JSON schema becomes a grammar;
+Serves ``POST /v1/chat/completions`` (``response_format`` with a JSON schema is decoded by the schema-guided
+decoder, or by a llama.cpp grammar when the schema has constructs the decoder does not cover;
 ``logprobs`` / ``top_logprobs`` return the OpenAI ``choices[].logprobs.content`` shape; the extension
 ``score_readout: {fields, points}`` reads score distributions without generating) and
 ``GET /v1/models``, so litellm reaches it like any OpenAI-compatible server. Every reply carries
@@ -113,7 +114,9 @@ def build_app(engine: Engine, alias: str) -> FastAPI:
                       "prompt_tokens_details": {"cached_tokens": done.cached_tokens}},
             "timings": {"prompt_n": done.prompt_tokens - done.cached_tokens, "prompt_cached": done.cached_tokens,
                         "prompt_s": done.prompt_seconds, "predicted_n": done.completion_tokens,
-                        "predicted_s": done.generation_seconds},
+                        "predicted_s": done.generation_seconds,
+                        **({"guided_model_steps": done.model_steps, "guided_evaluations": done.evaluations}
+                           if done.model_steps is not None else {})},
         }
 
     return app
