@@ -26,6 +26,19 @@ def number_contexts(items: pd.Series, spec: BootstrapSpec) -> Contexts:
     return Contexts(codes, names, cluster_weights(len(names), spec))
 
 
+def codes_in(items: pd.Series, contexts: Contexts) -> np.ndarray:
+    """Codes (int64) of ``items`` in an existing numbering.
+
+    Raises:
+        ValueError: When an item is not in the numbering.
+
+    """
+    codes = pd.Categorical(items.astype(str), categories=contexts.names).codes.astype(np.int64)
+    if (codes < 0).any():
+        raise ValueError("an item_id is missing from the context numbering")
+    return codes
+
+
 class RateCI(NamedTuple):
     """A ratio of sums with its percentile CI over context resamples."""
 

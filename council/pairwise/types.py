@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 Verdict = Literal["A", "B", "tie"]
 Order = Literal["AB", "BA"]
@@ -49,6 +49,14 @@ class PairVerdict(_Frozen):
     abstention: str | None = Field(None, description="Why there is no verdict (parse_failure, refusal, ...).")
     detail: str | None = None
     calls: list[str] = Field(default_factory=list, description="Ids of the LLM calls behind this verdict.")
+
+    @model_validator(mode="after")
+    def _verdict_or_abstention(self) -> PairVerdict:
+        if (self.verdict is None) == (self.abstention is None):
+            raise ValueError("a pair verdict has either a verdict or an abstention reason, not both or neither")
+        if self.first_candidate == self.second_candidate:
+            raise ValueError("a candidate cannot be compared with itself")
+        return self
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -120,7 +128,6 @@ class Leaderboard(_Frozen):
     strengths: list[ResponderStrength] = Field(description="Ordered from rank 1 down.")
     neighbours: list[NeighbourSeparation]
     win_rates: list[WinRate]
-    position_effect: float | None = Field(None, description="Log-odds bonus of the first position, when fitted.")
     n_outcomes: int
     n_contexts: int
     n_boot: int
