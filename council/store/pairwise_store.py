@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from council.pairwise.types import PairVerdict
 from council.store.writer import Rows
+
+if TYPE_CHECKING:
+    from council.pairwise.types import PairVerdict
 
 __all__ = ["PAIR_VERDICT_COLUMNS", "PAIR_VERDICTS_SQL", "pair_verdict_rows"]
 

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
-from council.pairwise.types import PairVerdict
 from council.store.migrations import migrate
 from council.store.pairwise_store import PAIR_VERDICTS_SQL, pair_verdict_rows
 from council.store.writer import GroupWriter, Rows
@@ -28,6 +27,9 @@ from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Turn
 from protocols import Protocol
+
+if TYPE_CHECKING:  # the pairwise package pulls in scipy; the store only passes its records through
+    from council.pairwise.types import PairVerdict
 
 __all__ = ["Store"]
 
