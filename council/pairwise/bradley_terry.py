@@ -75,6 +75,12 @@ def fit_strengths(n: int, a: np.ndarray, b: np.ndarray, y: np.ndarray, w: np.nda
 
     Minimises Σ w·[y·softplus(−d) + (1 − y)·softplus(d)] + l2/2·‖s‖², d = s_a − s_b (+ γ). Starting from a
     centred point the gradient keeps the strengths centred, so the unpenalised fit needs no reference level.
+    With ``l2 = 0`` and a responder that wins (or loses) every comparison the MLE does not exist; the optimiser
+    then stops at large finite strengths, so pass ``l2 > 0`` for such data.
+
+    Raises:
+        RuntimeError: When the optimiser stops with a gradient that is not near zero.
+
     """
     k = n + int(position_effect)
 
@@ -90,6 +96,9 @@ def fit_strengths(n: int, a: np.ndarray, b: np.ndarray, y: np.ndarray, w: np.nda
 
     x0 = np.zeros(k) if start is None else start
     result = minimize(loss, x0, jac=True, method="L-BFGS-B", options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 500})
+    # L-BFGS-B sometimes flags a line-search stop at these tight tolerances after converging; judge by the gradient
+    if not np.isfinite(result.x).all() or np.abs(result.jac).max() > 1e-4 * max(1.0, float(w.sum())):
+        raise RuntimeError(f"Bradley–Terry fit did not converge: {result.message}")
     theta = result.x.copy()
     theta[:n] -= theta[:n].mean()
     return theta
