@@ -288,6 +288,27 @@ def _m006_confidence_views(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m007_pairwise_verdicts(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- One judge's answer to one ordered pair of candidates (first = shown as A) of one context, per attribute
+    -- ('overall' for an overall preference) and sample. The key makes re-runs and resumes store it once.
+    -- Exactly one of verdict / abstention is set; p_* are the judge's probabilities of answering A / B / tie
+    -- when logprobs exist, preference = p_first - p_second.
+    CREATE TABLE pairwise_verdicts (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, judge_id VARCHAR NOT NULL, attribute VARCHAR NOT NULL,
+        first_candidate VARCHAR NOT NULL, second_candidate VARCHAR NOT NULL, pair_order VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, first_responder VARCHAR NOT NULL, second_responder VARCHAR NOT NULL,
+        verdict VARCHAR, p_first DOUBLE, p_second DOUBLE, p_tie DOUBLE, preference DOUBLE, rationale VARCHAR,
+        abstention VARCHAR, detail VARCHAR, calls JSON NOT NULL, protocol_hash VARCHAR NOT NULL, run_id VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, judge_id, attribute, first_candidate, second_candidate, pair_order, sample),
+        CHECK (pair_order IN ('AB', 'BA')),
+        CHECK (verdict IN ('A', 'B', 'tie')),
+        CHECK ((verdict IS NULL) <> (abstention IS NULL)),
+        CHECK (first_candidate <> second_candidate));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -295,6 +316,7 @@ MIGRATIONS: list[Migration] = [
     ("004_service", _m004_service),
     ("005_distributions", _m005_distributions),
     ("006_confidence_views", _m006_confidence_views),
+    ("007_pairwise_verdicts", _m007_pairwise_verdicts),
 ]
 
 

@@ -14,18 +14,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from council.store.migrations import migrate
+from council.store.pairwise_store import PAIR_VERDICTS_SQL, pair_verdict_rows
 from council.store.writer import GroupWriter, Rows
 from council.types import Batch, BatchItem, CouncilSpec
 from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Turn
 from protocols import Protocol
+
+if TYPE_CHECKING:  # the pairwise package pulls in scipy; the store only passes its records through
+    from council.pairwise.types import PairVerdict
 
 __all__ = ["Store"]
 
@@ -213,6 +217,20 @@ class Store:
                                      protocol: Protocol) -> None:
         """:meth:`save_context_judgment` without blocking the event loop (group commit)."""
         await self._writer.write(self._judgment_rows(batch_id, run_id, judgment, protocol))
+
+    def save_pair_verdicts(self, batch_id: str, run_id: str | None, verdicts: list[PairVerdict],
+                           protocol_hash: str) -> None:
+        """Store pairwise verdicts (idempotent: one row per batch, item, judge, attribute, pair, order, sample)."""
+        self._writer.write_now([pair_verdict_rows(batch_id, run_id, verdicts, protocol_hash)])
+
+    async def write_pair_verdicts(self, batch_id: str, run_id: str | None, verdicts: list[PairVerdict],
+                                  protocol_hash: str) -> None:
+        """:meth:`save_pair_verdicts` without blocking the event loop (group commit)."""
+        await self._writer.write([pair_verdict_rows(batch_id, run_id, verdicts, protocol_hash)])
+
+    def pair_verdicts(self, batch_id: str) -> pd.DataFrame:
+        """A batch's pairwise verdicts as a tidy frame (see :data:`~council.store.pairwise_store.PAIR_VERDICTS_SQL`)."""
+        return self.query(PAIR_VERDICTS_SQL, [batch_id])
 
     def run_counts(self, run_id: str) -> dict[str, Any]:
         """Calls made, served from cache and failed in a run, with tokens and cost."""
