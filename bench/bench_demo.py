@@ -36,6 +36,17 @@ def demo(db: Path) -> tuple[float, re.Match[str]]:
     return wall, match
 
 
+def breakdown(db: Path) -> str:
+    """Seconds, prompt and completion tokens per agent from the run's ``llm_calls`` (where the time went)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT agent, count(*), avg(prompt_tokens), avg(completion_tokens), "
+                           "min(created_at), max(created_at) FROM llm_calls GROUP BY agent ORDER BY 5").fetchall()
+    return "calls per agent: " + "; ".join(
+        f"{agent} {n} (prompt {prompt:.0f} tok, reply {reply:.0f} tok)" for agent, n, prompt, reply, _, _ in rows)
+
+
 def main() -> int:
     subprocess.run([str(ROOT / ".venv" / "bin" / "council"), "local", "down"], capture_output=True, check=False)
     load = os.getloadavg()
@@ -46,6 +57,7 @@ def main() -> int:
         batch_s = float(first.group(5))
         print(f"first run: {first.group(1)} calls made, abstentions {first.group(3)}/{first.group(4)}, batch "
               f"{batch_s:.1f} s, command {wall:.1f} s (judges started, batch, tables)")
+        print(breakdown(db))
         wall2, second = demo(db)
         print(f"second run: {second.group(1)} calls made, {second.group(2)} from cache, command {wall2:.1f} s")
     load = os.getloadavg()

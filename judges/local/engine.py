@@ -9,10 +9,13 @@ with the previous request, so requests that share their first messages (the rubr
 only process what differs.
 
 :meth:`Engine.readout` reads scores without generating: after the prompt, for each score field it
-evaluates the tokens of ``{"field": `` (a few tokens in one batch) and reads the model's distribution over
-the scale points at the next position, then rolls the KV cache back to the prompt. Each field is read
-independently of the others (no score anchors the next one), and the forced key tokens cost one batched
-step instead of one decoding step each.
+evaluates the tokens of ``{"field": `` (the ``{"`` they share once, the rest in one batch per field) and
+reads the model's distribution over the scale points at the next position, then rolls the KV cache back.
+Each field is read independently of the others (no score anchors the next one).
+
+A reply to a JSON schema is decoded by :class:`~judges.local.guided.GuidedDecoder` (text the schema
+decides is evaluated in batches, the model is asked only where it has a choice); schemas it does not
+cover fall back to llama.cpp's grammar sampling, token by token.
 """
 
 from __future__ import annotations
@@ -243,11 +246,16 @@ class Engine:
         prompt_done = time.perf_counter()
         n_vocab = llm.n_vocab()
         text, entries = "", []
+        keys = [llm.tokenize(('{' + f'"{name}": ').encode(), add_bos=False, special=False) for name in fields]
+        shared = 0  # leading tokens every key starts with (``{"``): evaluated once, kept across fields
+        while all(len(k) > shared + 1 and k[shared] == keys[0][shared] for k in keys):
+            shared += 1
+        llm.eval(keys[0][:shared])
         for i, field_name in enumerate(fields):
             key = ("{" if i == 0 else ", ") + f'"{field_name}": '
-            llm._ctx.kv_cache_seq_rm(-1, len(base), -1)
-            llm.n_tokens = len(base)
-            llm.eval(llm.tokenize(('{' + f'"{field_name}": ').encode(), add_bos=False, special=False))
+            llm._ctx.kv_cache_seq_rm(-1, len(base) + shared, -1)
+            llm.n_tokens = len(base) + shared
+            llm.eval(keys[i][shared:])
             raw = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
             logprobs = _log_softmax(raw.astype(np.float64))
             best = max(range(len(points)), key=lambda j: logprobs[point_ids[j]])

@@ -1,5 +1,5 @@
 """The embedded runtime over real HTTP with a real (small) llama.cpp model: OpenAI-shaped logprobs, prefix
-reuse, schema order kept by the grammar, and the independent score readout.
+reuse, schema-guided decoding (and the grammar where it does not apply), and the independent score readout.
 
 Uses SmolLM2-135M (fast) on its own port; the default council's model is exercised by test_local_council.
 """
@@ -85,3 +85,27 @@ def test_the_score_readout_reads_every_field_independently_and_deterministically
     assert second["choices"][0]["logprobs"] == first["choices"][0]["logprobs"]  # the KV was rolled back
     assert second["timings"]["prompt_cached"] == second["usage"]["prompt_tokens"]  # the prompt stayed cached
     assert first["timings"]["predicted_n"] == 2
+
+
+def test_a_schema_reply_is_valid_and_the_model_is_asked_only_where_it_has_a_choice(runtime):
+    from judges.agents.tom import tom_reply_model
+
+    model = tom_reply_model(3)
+    reply = _post(runtime, messages=_messages("Seeker: [1] I lost my job. [2] I can't sleep. [3] I feel useless. "
+                                              "Answer with JSON about the seeker."), max_tokens=300,
+                  response_format={"type": "json_schema", "json_schema": {"name": "tom",
+                                                                          "schema": model.model_json_schema()}})
+    text = reply["choices"][0]["message"]["content"]
+    parsed = model.model_validate_json(text)  # every key, enum and bound of the schema holds
+    assert list(json.loads(text)) == list(model.model_fields)
+    assert 1 <= len(parsed.hypotheses) <= 3
+    timings = reply["timings"]
+    assert 0 < timings["guided_model_steps"] < timings["predicted_n"] / 2  # keys and punctuation were forced
+
+
+def test_a_schema_the_guided_decoder_does_not_cover_falls_back_to_the_grammar(runtime):
+    schema = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
+    reply = _post(runtime, messages=_messages("How many days are in a week? Answer with JSON."), max_tokens=16,
+                  response_format={"type": "json_object", "schema": schema})
+    assert isinstance(json.loads(reply["choices"][0]["message"]["content"])["count"], int)
+    assert "guided_model_steps" not in reply["timings"]
