@@ -15,8 +15,9 @@ and GPT-4o / Claude 3.7 Sonnet / Gemini 2.5 Pro):
    experts' mean (``council.stats``), for the council raw and calibrated, each expert against the other two,
    the crowd and the three frontier LLMs; the abstention rate and seconds per item.
 
-Conditions (``--conditions``): ``full`` (the default council: ToM → domain → scoring, expected scoring),
-``direct`` (scoring only), ``direct-ex`` / ``full-ex`` (with one exemplar reply per scale point in the rubric),
+Conditions (``--conditions``): ``direct`` (the default council: the scoring agent only, expected scoring),
+``full`` (ToM → domain → scoring, the ``local-pipeline`` council), ``direct-ex`` / ``full-ex`` (with one
+exemplar reply per scale point in the rubric),
 ``direct-0.5b`` and ``direct-135m`` (the other embedded models, scoring only).
 The argmax reading comes from the same calls as expected (the embedded judges always return logprobs).
 
@@ -46,7 +47,7 @@ from council.analysis.scope import ratings_frame, resolve_scope  # noqa: E402
 from council.calibration.cv import council_predictor, out_of_fold  # noqa: E402
 from council.calibration.fit import design  # noqa: E402
 from council.run import LocalExecutor, prepare_batch, run_batch  # noqa: E402
-from council.spec import local_council  # noqa: E402
+from council.spec import default_council, local_council  # noqa: E402
 from council.stats import correlations, icc_matrix, quadratic_kappa  # noqa: E402
 from council.store.store import Store  # noqa: E402
 from council.types import Batch, BatchItem, CouncilSpec  # noqa: E402
@@ -69,6 +70,7 @@ CONDITIONS = {
     "direct-0.5b": ("qwen2.5-coder-0.5b-instruct", False, False),
     "direct-135m": ("smollm2-135m-instruct", False, False),
 }
+DEFAULT_CONDITION = "direct"  # what council.spec.default_council() runs (its judges' agents are off)
 EXEMPLARS = {  # written for this benchmark (never taken from the expert set); one example reply per point
     "emotional_reactions": {0: ["Have you tried going for a run? Exercise helps with low mood."],
                             1: ["Sorry to hear that, that's rough."],
@@ -212,7 +214,7 @@ def run_condition(store: Store, condition: str, batch: Batch, ratings: pd.DataFr
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conditions", default="full,direct,direct-ex")
+    parser.add_argument("--conditions", default="direct,full,direct-ex")
     parser.add_argument("--items", type=int, default=None, help="first N posts only (default all 50)")
     parser.add_argument("--db", default=str(ROOT / ".council" / "bench_validity.duckdb"))
     parser.add_argument("--json", help="also write the results here")
@@ -223,6 +225,11 @@ def main() -> int:
     from judges.local.server import local_up
 
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    default = default_council().judges[0]
+    alias, upstream, _ = CONDITIONS[DEFAULT_CONDITION]
+    if default.id != alias or (default.agents.tom or default.agents.domain) != upstream:
+        sys.exit(f"the default council ({default.id}, agents {default.agents}) is not condition {DEFAULT_CONDITION!r}: "
+                 "update DEFAULT_CONDITION so the headline describes what the product runs")
     local_up(sorted({CONDITIONS[c][0] for c in conditions}))
     batch, ratings = load_items(args.items)
     load = os.getloadavg()
@@ -259,10 +266,10 @@ def main() -> int:
         per_item = f["seconds"] / max(1, f["items"])
         print(f"{condition}: batch {f['batch_id']}, {f['calls_made']} calls made, {f['calls_cached']} cached, "
               f"abstentions {f['abstention_rate']:.1%}, {f['seconds']:.0f} s ({per_item:.1f} s per item)")
-    calibrated = frame[frame.rater == f"full calibrated ({CALIBRATIONS[0]})"]
+    calibrated = frame[frame.rater == f"{DEFAULT_CONDITION} calibrated ({CALIBRATIONS[0]})"]
     if not calibrated.empty:
         worst = float(np.nanmin(calibrated.kappa))
-        print(f"\ncalibrated default council (full, {CALIBRATIONS[0]}): κ "
+        print(f"\ncalibrated default council ({DEFAULT_CONDITION}, {CALIBRATIONS[0]}): κ "
               + " / ".join(f"{k:.2f}" for k in calibrated.kappa)
               + f"; min {worst:.2f} (target ≥ 0.35: {'met' if worst >= 0.35 else 'NOT met'}; moonshot ≥ 0.45)")
     if args.json:

@@ -82,7 +82,6 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not DEMO_BATCH.is_file():
         raise ConfigError(f"demo batch {DEMO_BATCH} not found; run a batch of your own with: council run FILE.jsonl")
-    args.council = "local"
     return _cmd_run(args, read_batch(DEMO_BATCH, name="demo"))
 
 
@@ -106,12 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="judge the example batch with the embedded local council")
     demo.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     demo.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
+    demo.add_argument("--council", default="local",
+                      help="a named embedded council: local (default, scoring only), local-pipeline "
+                           "(ToM → domain → scoring), local:ALIAS,... or local-pipeline:ALIAS,...")
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="judge a JSONL batch file")
     run.add_argument("file", help="batch file: one JSON item per line (see README)")
     run.add_argument("--council", default="local",
-                     help="council spec file (YAML/JSON), 'local' (default) or 'local:ALIAS,...' (embedded judges)")
+                     help="council spec file (YAML/JSON), 'local' (default), 'local:ALIAS,...', 'local-pipeline' or "
+                          "'local-pipeline:ALIAS,...' (embedded judges; -pipeline runs ToM → domain → scoring)")
     run.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     run.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
     run.add_argument("--no-local-up", action="store_true", help="do not start the embedded judges")

@@ -119,13 +119,18 @@ class Engine:
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
     def complete(self, messages: list[dict[str, Any]], *, max_tokens: int = 256, temperature: float = 0.0,
-                 seed: int | None = None, schema: dict[str, Any] | None = None, top_logprobs: int = 0) -> Completion:
-        """Generate a reply; with ``top_logprobs`` > 0 each generated token carries its top alternatives."""
+                 seed: int | None = None, schema: dict[str, Any] | None = None, top_logprobs: int = 0,
+                 guided: bool = True) -> Completion:
+        """Generate a reply; with ``top_logprobs`` > 0 each generated token carries its top alternatives.
+
+        A ``schema`` reply is schema-guided where the schema allows (``guided=False``: always the grammar,
+        token by token — what the benchmark compares against).
+        """
         with self._lock:
-            return self._complete(messages, max_tokens, temperature, seed, schema, top_logprobs)
+            return self._complete(messages, max_tokens, temperature, seed, schema, top_logprobs, guided)
 
     def _complete(self, messages: list[dict[str, Any]], max_tokens: int, temperature: float, seed: int | None,
-                  schema: dict[str, Any] | None, top_logprobs: int) -> Completion:
+                  schema: dict[str, Any] | None, top_logprobs: int, guided: bool) -> Completion:
         llm = self.llm
         tokens = self.prompt_tokens(messages)
         if len(tokens) + max_tokens > llm.n_ctx():
@@ -135,7 +140,7 @@ class Engine:
         cached = min(self._cached_prefix(tokens), len(tokens) - 1)
         if seed is not None:
             llm.set_seed(seed)
-        plan = compile_plan(schema) if schema else None
+        plan = compile_plan(schema) if schema and guided else None
         if plan is not None:
             return self._complete_guided(tokens, cached, plan, max_tokens, temperature, seed, top_logprobs)
         grammar = self._grammar(json.dumps(schema)) if schema else None  # key order is the reply order
