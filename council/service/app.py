@@ -26,7 +26,7 @@ from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import ExitBatcher, RemoteGate
 from council.service.schemas import ProtocolSummary
 from council.service.views import ViewError, ViewsService
-from council.spec import default_council, parse_council
+from council.spec import default_council, load_council, parse_council
 from council.store.store import Store
 from judges.client.adapter import _litellm
 from judges.client.model import RetryPolicy
@@ -95,7 +95,7 @@ class ServeExecutor:
 
 
 def _councils(settings: ServiceArgs) -> dict[str, Any]:
-    councils: dict[str, Any] = {"local": default_council}
+    councils: dict[str, Any] = {"local": default_council, "local-pipeline": lambda: load_council("local-pipeline")}
     if settings.councils_file:
         with open(settings.councils_file, encoding="utf-8") as f:
             for name, spec in (yaml.safe_load(f) or {}).items():
