@@ -42,9 +42,9 @@ def test_migration_006_rebuilds_the_views_on_a_005_file_keeping_every_column(tmp
     before = {v: _cols(db, v) for v in views}
     assert "confidence" not in before["judge_scores"]
     db.close()
-    store = Store(path)  # applies 006 only, on a file whose views depend on each other
-    assert [r[0] for r in store.db.execute("SELECT name FROM _migrations ORDER BY name").fetchall()][-1] == (
-        "006_confidence_views")
+    store = Store(path)  # applies 006 (and what came after it), on a file whose views depend on each other
+    applied = [r[0] for r in store.db.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+    assert applied == [name for name, _ in MIGRATIONS] and applied[5] == "006_confidence_views"
     for v in views:  # every existing column keeps its name and position; confidence comes last
         assert _cols(store.db, v) == before[v] + ["confidence"], v
     assert "sample_sd" in before["judge_scores"]
