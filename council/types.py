@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from judges.types import Candidate, Context, JudgeSpec, Turn
 
-__all__ = ["Aggregation", "Batch", "BatchItem", "BatchMode", "CouncilSpec", "PairwiseOptions", "RunSummary"]
+__all__ = ["Aggregation", "Batch", "BatchItem", "BatchMode", "CouncilSpec", "PairwiseOptions", "RunSummary",
+           "normalise_pairs"]
 
 Aggregation = Literal["mean", "median", "trimmed_mean", "majority"]
 BatchMode = Literal["absolute", "pairwise"]
@@ -110,6 +111,20 @@ class CouncilSpec(Frozen):
         return self.quorum if self.quorum is not None else (len(self.judges) + 1) // 2
 
 
+def normalise_pairs(value: str | int) -> str | int:
+    """A ``pairs`` option in canonical form (``all``, an int n, ``reference:R``), so equal options give one batch id.
+
+    Raises:
+        ValueError: Anything else (its message names the accepted forms).
+    """
+    from council.pairwise.plan import parse_pairs  # numpy only; keeps the pairwise package off plain imports
+
+    spec = parse_pairs(value)
+    if spec.kind == "sample":
+        return spec.n  # type: ignore[return-value]
+    return "all" if spec.kind == "all" else f"reference:{spec.reference}"
+
+
 class PairwiseOptions(Frozen):
     """How a pairwise batch compares its candidates (``mode: pairwise``)."""
 
@@ -121,15 +136,10 @@ class PairwiseOptions(Frozen):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     """Seed of the n-pairs-per-context draw."""
 
-    @field_validator("pairs")
+    @field_validator("pairs", mode="before")
     @classmethod
     def _valid_pairs(cls, value: str | int) -> str | int:
-        from council.pairwise.plan import parse_pairs  # numpy only; keeps the pairwise package off plain imports
-
-        spec = parse_pairs(value)
-        if spec.kind == "sample":
-            return spec.n  # type: ignore[return-value]
-        return "all" if spec.kind == "all" else f"reference:{spec.reference}"
+        return normalise_pairs(value)
 
     def attributes(self, attribute_ids: list[str]) -> list[str]:
         """What each pairwise call compares on: ``["overall"]`` or the protocol's attribute ids."""

@@ -32,6 +32,7 @@ from judges.client.adapter import _litellm
 from judges.client.model import RetryPolicy
 from judges.client.records import CallTags
 from judges.local.models import council_home
+from judges.pairwise_pipeline import PairToJudge, PairwiseContextJudgment
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Context, JudgeSpec
 from protocols import Protocol
@@ -71,6 +72,13 @@ class JudgeWorker:
         judgment = await self.executor.judge_context(judge, context, candidates, protocol, tags)
         return judgment, self.node_id
 
+    async def judge_pairs(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                          pairs: list[PairToJudge], protocol: Protocol, tags: CallTags,
+                          attributes: list[str]) -> tuple[PairwiseContextJudgment, str]:
+        """Compare the given presentations of the context's candidates; also say which node did it."""
+        judgment = await self.executor.judge_pairs(judge, context, candidates, pairs, protocol, tags, attributes)
+        return judgment, self.node_id
+
 
 class ServeExecutor:
     """JudgeExecutor of the core: sends each (judge, context) unit to the worker deployment."""
@@ -85,6 +93,21 @@ class ServeExecutor:
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
         response = self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        try:
+            judgment, node_id = await response
+        except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
+            response.cancel()
+            raise
+        await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
+        return judgment
+
+    async def judge_pairs(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                          pairs: list[PairToJudge], protocol: Protocol, tags: CallTags,
+                          attributes: list[str]) -> PairwiseContextJudgment:
+        """Run a pairwise unit on some replica and remember which node ran it."""
+        if self._handle is None:
+            self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
+        response = self._handle.judge_pairs.remote(judge, context, candidates, pairs, protocol, tags, attributes)
         try:
             judgment, node_id = await response
         except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
