@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from council.pairwise.consistency import combine_orders, first_position_preference  # noqa: E402
+from council.pairwise.leaderboard import leaderboard  # noqa: E402
 from council.pairwise.report import PairwiseReport, pairwise_report  # noqa: E402
 from council.pairwise.run import run_pairwise_batch  # noqa: E402
 from council.pairwise_tables import formula_calls  # noqa: E402
@@ -104,13 +105,24 @@ def run_fake(n_contexts: int) -> int:
         verdicts = store.pair_verdicts(batch_id)
     print(f"fake planted jury: {n_contexts} contexts × 6 responders, 2 judges, planted first-position bias {BIAS:.2f}")
     print_report(report)
-    board = report.leaderboards[0]
-    recovered = {s.responder: s.strength for s in board.strengths}
-    tau = float(kendalltau(PLANTED, [recovered[r] for r in RESPONDERS]).statistic)
-    pooled = combine_orders(verdicts).outcomes.assign(judge_id="both judges")  # one rate over both judges' pairs
+    # The planted judge's probabilities are a function of the two texts alone, so the probability-weighted
+    # strengths have no between-context spread (zero-width CIs); the drawn verdicts do: rank them too.
+    outcomes = combine_orders(verdicts).outcomes
+    hard = leaderboard(outcomes, score="score_a", spec=BOOT)
+    print(f"Bradley–Terry on the drawn verdicts (score_a, {hard.ci_method}):")
+    for s in hard.strengths:
+        print(f"  {s.rank}. {s.responder:<4} {s.strength:+.3f}  [{s.ci_low:+.3f}, {s.ci_high:+.3f}]  "
+              f"rank {s.rank_low}–{s.rank_high}")
+    taus = {}
+    for name, board in (("probability-weighted", report.leaderboards[0]), ("drawn verdicts", hard)):
+        recovered = {s.responder: s.strength for s in board.strengths}
+        taus[name] = float(kendalltau(PLANTED, [recovered[r] for r in RESPONDERS]).statistic)
+    tau = min(taus.values())
+    pooled = outcomes.assign(judge_id="both judges")  # one rate over both judges' pairs
     [bias, *_] = first_position_preference(pooled, BOOT)
     ok_tau, ok_bias = tau >= TAU_BOUND, abs(bias.value - BIAS) <= BIAS_TOLERANCE
-    print(f"Kendall τ-b (BT ranking vs planted): {tau:.3f} (bound ≥ {TAU_BOUND}) {'PASS' if ok_tau else 'FAIL'}")
+    print("Kendall τ-b (BT ranking vs planted): " + ", ".join(f"{k} {v:.3f}" for k, v in taus.items())
+          + f" (bound ≥ {TAU_BOUND}) {'PASS' if ok_tau else 'FAIL'}")
     print(f"first-position bias (pooled over judges): {bias.value:.3f} [{bias.ci_low:.3f}, {bias.ci_high:.3f}] "
           f"{bias.ci_method}, n {bias.n} verdicts; planted {BIAS:.2f} ± {BIAS_TOLERANCE} "
           f"{'PASS' if ok_bias else 'FAIL'}")

@@ -211,6 +211,10 @@ class Core:
         """See :meth:`CouncilCore.cancel`."""
         return await self.core.cancel(owner, batch_id)
 
+    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int) -> Any:
+        """See :meth:`CouncilCore.pairwise_report` (bootstraps in a worker thread)."""
+        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed)
+
     async def protocols(self, owner: str) -> list[ProtocolSummary]:
         """Shipped and own protocols."""
         return [_summary(p, shipped) for p, shipped in self.core.list_protocols(owner)]
@@ -243,7 +247,7 @@ class Core:
 
 
 ROUTE_METHODS = frozenset({"health", "metrics_text", "submit", "estimate", "status", "list_batches", "results",
-                           "cancel", "protocols", "add_protocol", "analysis_call", "views_call"})
+                           "cancel", "pairwise_report", "protocols", "add_protocol", "analysis_call", "views_call"})
 """The Core methods the ingress may call through :meth:`Core.call`."""
 
 

@@ -316,6 +316,27 @@ class CouncilCore:
         self._row(batch_id, owner)
         return results_page(self.store, batch_id, fmt, traces, page, offset)
 
+    def pairwise_report(self, owner: str, batch_id: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """A pairwise batch's Bradley–Terry leaderboards (cluster-bootstrap CIs) and judges' position rates.
+
+        Raises:
+            RequestError: The batch is not a pairwise one, it has no complete pair yet, or ``n_boot`` is out of
+                bounds (at most the service's ``max_bootstrap``).
+        """
+        from council.pairwise.report import pairwise_report
+        from council.stats.types import BootstrapSpec
+
+        row = self._row(batch_id, owner)
+        if json.loads(row["options"] or "{}").get("mode") != "pairwise":
+            raise RequestError("not a pairwise batch (submit it with mode: pairwise)", field="batch_id")
+        if not 10 <= n_boot <= self.request_limits.max_bootstrap:
+            raise RequestError(f"n_boot: between 10 and {self.request_limits.max_bootstrap}", field="n_boot")
+        try:
+            report = pairwise_report(self.store, batch_id, BootstrapSpec(n_boot=n_boot, seed=seed))
+        except ValueError as e:
+            raise RequestError(str(e), field="batch_id") from e
+        return report.model_dump(mode="json")
+
     # ------------------------------------------------------------ the call ledger and guard for workers
 
     async def enter(self, cache_key: str, tags: CallTags, limits: LimitSpec,

@@ -133,6 +133,13 @@ async def test_service_core_runs_a_pairwise_submission(make_fake_server: Callabl
     assert status.status == "completed" and status.progress.units_done == 4
     verdicts = core.store.pair_verdicts(accepted.batch_id)
     assert len(verdicts) == 2 * 2 * 3 * 2 and set(verdicts["order"]) == {"AB", "BA"}
+    report = core.pairwise_report("me", accepted.batch_id, n_boot=50)  # GET /v1/batches/{id}/pairwise
+    strengths = report["leaderboards"][0]["strengths"]
+    assert all(s["ci_low"] <= s["strength"] <= s["ci_high"] for s in strengths)
+    assert strengths[0]["responder"] == "best" and strengths[-1]["responder"] == "worst"
+    with pytest.raises(RequestError) as not_pairwise:
+        core.pairwise_report("me", absolute.batch_id)
+    assert not_pairwise.value.field == "batch_id"
 
 
 def test_cli_runs_pairwise_mode_and_prints_the_leaderboard(
