@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -17,7 +18,7 @@ from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import load_council
 from council.store.store import Store
 from council.tables import print_batch_tables, print_run_line
-from council.types import Batch, CouncilSpec, RunSummary
+from council.types import Batch, CouncilSpec, PairwiseOptions, RunSummary
 from judges.errors import ConfigError
 from protocols import ProtocolError, load_protocol
 
@@ -37,6 +38,42 @@ def _local_judges(council: CouncilSpec) -> list[str]:
     from judges.local.server import local_judge_spec
 
     return [j.id for j in council.judges if j.id in LOCAL_MODELS and j.api_base == local_judge_spec(j.id).api_base]
+
+
+def _pairwise_options(args: argparse.Namespace) -> PairwiseOptions | None:
+    """The pairwise options of ``council run --mode pairwise`` (None in absolute mode)."""
+    if getattr(args, "mode", "absolute") != "pairwise":
+        return None
+    try:
+        return PairwiseOptions(pairs=args.pairs, compare=args.compare)
+    except ValidationError as e:
+        raise ConfigError(f"--pairs: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
+
+
+async def _judge_pairs(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec,
+                       options: PairwiseOptions) -> RunSummary:
+    from council.pairwise.run import run_pairwise_batch
+    from council.pairwise_tables import print_pairwise_tables
+
+    protocol = load_protocol(protocol_id)
+    try:
+        batch_id = prepare_batch(store, batch, protocol, council, pairwise=options)
+    except ValueError as e:  # a reference responder that wrote nothing
+        raise ConfigError(str(e)) from e
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(f"comparing pairs of {batch.n_candidates} candidates with {len(council.judges)} judges",
+                            total=len(batch.items) * len(council.judges))
+
+        def advance(done: int, total: int, judgment: object) -> None:
+            judge, context = getattr(judgment, "judge_id", ""), getattr(judgment, "context_id", "")
+            bar.update(task, completed=done, description=f"{judge} finished {context}")
+
+        summary = await run_pairwise_batch(store, batch_id, batch, protocol, council, LocalExecutor(store), options,
+                                           progress=advance)
+    print_pairwise_tables(console, store, batch_id, batch, council, options)
+    return summary
 
 
 async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec) -> RunSummary:
@@ -63,6 +100,7 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
     if not console.is_terminal:  # piped or logged: do not squeeze the tables into 80 columns
         console = Console(width=160)
     council = load_council(args.council)
+    pairwise = _pairwise_options(args)
     local = _local_judges(council)
     if local and not getattr(args, "no_local_up", False):
         from judges.local.server import local_up
@@ -72,7 +110,10 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
     batch = batch or read_batch(args.file)
     store = Store(args.db)
     try:
-        summary = asyncio.run(_judge(console, store, batch, args.protocol, council))
+        if pairwise is not None:
+            summary = asyncio.run(_judge_pairs(console, store, batch, args.protocol, council, pairwise))
+        else:
+            summary = asyncio.run(_judge(console, store, batch, args.protocol, council))
     finally:
         store.close()
     print_run_line(console, summary)
@@ -118,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     run.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
     run.add_argument("--no-local-up", action="store_true", help="do not start the embedded judges")
+    run.add_argument("--mode", choices=["absolute", "pairwise"], default="absolute",
+                     help="absolute: score every candidate (default); pairwise: compare candidates in pairs")
+    run.add_argument("--pairs", default="all",
+                     help="pairwise: 'all' (default), N pairs per context, or 'reference:RESPONDER'")
+    run.add_argument("--compare", choices=["overall", "attributes"], default="overall",
+                     help="pairwise: one overall preference (default) or one verdict per rubric attribute")
     run.set_defaults(func=_cmd_run)
 
     local = sub.add_parser("local", help="manage the embedded llama.cpp judges")

@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from judges.types import Candidate, Context, JudgeSpec, Turn
 
-__all__ = ["Aggregation", "Batch", "BatchItem", "CouncilSpec", "RunSummary"]
+__all__ = ["Aggregation", "Batch", "BatchItem", "BatchMode", "CouncilSpec", "PairwiseOptions", "RunSummary",
+           "normalise_pairs"]
 
 Aggregation = Literal["mean", "median", "trimmed_mean", "majority"]
+BatchMode = Literal["absolute", "pairwise"]
+"""``absolute``: every candidate scored on the rubric; ``pairwise``: candidates compared in pairs."""
 
 
 class Frozen(BaseModel):
@@ -106,6 +109,58 @@ class CouncilSpec(Frozen):
     def effective_quorum(self) -> int:
         """The quorum in force."""
         return self.quorum if self.quorum is not None else (len(self.judges) + 1) // 2
+
+
+def normalise_pairs(value: str | int) -> str | int:
+    """A ``pairs`` option in canonical form (``all``, an int n, ``reference:R``), so equal options give one batch id.
+
+    Raises:
+        ValueError: Anything else (its message names the accepted forms).
+    """
+    from council.pairwise.plan import parse_pairs  # numpy only; keeps the pairwise package off plain imports
+
+    spec = parse_pairs(value)
+    if spec.kind == "sample":
+        return spec.n  # type: ignore[return-value]
+    return "all" if spec.kind == "all" else f"reference:{spec.reference}"
+
+
+class PairwiseOptions(Frozen):
+    """How a pairwise batch compares its candidates (``mode: pairwise``)."""
+
+    pairs: str | int = "all"
+    """``all`` (every pair), a positive integer n (n pairs per context, drawn from ``seed`` and the item id) or
+    ``reference:RESPONDER`` (every candidate against that responder's); every pair is judged in both orders."""
+    compare: Literal["overall", "attributes"] = "overall"
+    """One overall preference per pair, or one verdict per rubric attribute (the same call answers all)."""
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    """Seed of the n-pairs-per-context draw."""
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _valid_pairs(cls, value: str | int) -> str | int:
+        return normalise_pairs(value)
+
+    def attributes(self, attribute_ids: list[str]) -> list[str]:
+        """What each pairwise call compares on: ``["overall"]`` or the protocol's attribute ids."""
+        return ["overall"] if self.compare == "overall" else list(attribute_ids)
+
+    def check_batch(self, batch: Batch) -> None:
+        """Refuse a reference responder that writes no candidate of the batch (there would be nothing to compare).
+
+        Raises:
+            ValueError: Naming the ``pairs`` option and the responders the batch has.
+        """
+        if isinstance(self.pairs, str) and self.pairs.startswith("reference:"):
+            reference = self.pairs.split(":", 1)[1]
+            responders = sorted({c.responder for item in batch.items for c in item.candidates})
+            if reference not in responders:
+                raise ValueError(f"pairs: reference responder {reference[:100]!r} wrote no candidate; responders in "
+                                 f"the batch: {', '.join(r[:50] for r in responders[:20])}")
+
+    def as_options(self) -> dict[str, Any]:
+        """The batch's stored options (``batches.options``) for this mode."""
+        return {"mode": "pairwise", "pairwise": self.model_dump(mode="json")}
 
 
 def content_id(prefix: str, *parts: Any) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from judges.client.records import TokenLogprobs
 
-__all__ = ["ScoreDistribution", "confidence", "expected", "score_distributions"]
+__all__ = ["ScoreDistribution", "confidence", "expected", "option_distributions", "score_distributions"]
 
 ScoreDistribution = dict[str, float]
 """Scale point (as text) → probability, summing to 1."""
@@ -30,8 +30,12 @@ def _token_starts(logprobs: TokenLogprobs) -> list[int]:
 
 
 def _distribution_at(logprobs: TokenLogprobs, starts: list[int], offset: int,
-                     points: Sequence[int]) -> ScoreDistribution | None:
-    """The renormalised distribution over scale points of the token covering character ``offset``."""
+                     points: Sequence[int | str], strip: str | None = None) -> ScoreDistribution | None:
+    """The renormalised distribution over scale points of the token covering character ``offset``.
+
+    ``strip``: characters removed from both ends of an alternative besides whitespace (option strings: the
+    JSON quote a provider may merge into the token); None for scale points (the digit path).
+    """
     index = next((i for i in range(len(starts) - 1, -1, -1) if starts[i] <= offset), None)
     if index is None:
         return None
@@ -43,6 +47,10 @@ def _distribution_at(logprobs: TokenLogprobs, starts: list[int], offset: int,
         if not text.startswith(prefix):
             continue
         point = text[len(prefix):].strip()
+        if strip is not None:  # options: a token that only begins one option ("t" of "tie") stands for it
+            point = point.strip(strip).strip()
+            starting = [o for o in wanted if point and o.startswith(point)]
+            point = starting[0] if point not in wanted and len(starting) == 1 else point
         if point in wanted:
             mass[point] = max(mass.get(point, 0.0), math.exp(lp))  # the same text listed twice counts once
     total = sum(mass.values())
@@ -84,3 +92,27 @@ def confidence(distribution: ScoreDistribution) -> float:
         return 1.0
     entropy = -sum(p * math.log(p) for p in distribution.values() if p > 0)
     return max(0.0, min(1.0, 1.0 - entropy / math.log(k)))
+
+
+def option_distributions(text: str, logprobs: TokenLogprobs | None, fields: Sequence[str], options: Sequence[str],
+                         *, nested: bool) -> dict[str, ScoreDistribution | None]:
+    """Per field, the distribution over string options (e.g. ``A``/``B``/``tie``) at its value in a JSON reply.
+
+    ``nested``: the value sits at ``"field": {..., "verdict": "X"``; otherwise at ``"field": "X"``. The
+    alternatives at the value's first character are matched to the options after stripping whitespace and
+    quotes; an alternative that begins exactly one option (``t`` or ``ti`` of a ``tie`` the tokenizer splits)
+    counts for that option (under a schema only an option can follow there). A field whose value cannot be
+    found, or whose alternatives hold no option, maps to None.
+    """
+    out: dict[str, ScoreDistribution | None] = dict.fromkeys(fields)
+    if not logprobs or "".join(t for t, _, _ in logprobs) != text:
+        return out
+    starts = _token_starts(logprobs)
+    alternation = "|".join(re.escape(o) for o in sorted(options, key=len, reverse=True))
+    for name in fields:
+        pattern = (rf'"{re.escape(name)}"\s*:\s*\{{[^{{}}]*?"verdict"\s*:\s*"({alternation})"' if nested
+                   else rf'"{re.escape(name)}"\s*:\s*"({alternation})"')
+        match = re.search(pattern, text, flags=re.S)
+        if match:
+            out[name] = _distribution_at(logprobs, starts, match.start(1), options, strip='"')
+    return out

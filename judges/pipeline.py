@@ -28,7 +28,7 @@ from judges.types import (
 )
 from protocols import Protocol
 
-__all__ = ["CandidateJudgment", "ContextJudgment", "JudgePipeline", "gather_in_order"]
+__all__ = ["CandidateJudgment", "ContextJudgment", "JudgePipeline", "Upstream", "gather_in_order"]
 
 T = TypeVar("T")
 
@@ -78,6 +78,17 @@ class ContextJudgment(Frozen):
     """Per candidate and sample, in input order."""
 
 
+class Upstream(Frozen):
+    """The ToM and domain outcomes of one (judge, context), and the abstention they impose downstream."""
+
+    tom: Outcome[ToMResult] | None
+    """ToM outcome (None when switched off)."""
+    domain: Outcome[DomainResult] | None
+    """Domain outcome (None when switched off or skipped after a failed ToM)."""
+    blocked: Outcome[ScoringResult] | None
+    """The ``upstream_failed`` abstention when a required upstream agent failed, else None."""
+
+
 def _upstream_failed(name: str, outcome: Outcome[object]) -> Outcome[ScoringResult]:
     return Outcome(abstention="upstream_failed", detail=f"{name} abstained ({outcome.abstention}): {outcome.detail}")
 
@@ -90,17 +101,13 @@ class JudgePipeline:
     domain: DomainAgent = field(default_factory=domain_agent)
     scoring: ScoringAgent = field(default_factory=scoring_agent)
 
-    async def judge_context(
-        self,
-        client: ModelClient,
-        context: Context,
-        candidates: Sequence[Candidate],
-        protocol: Protocol,
-        tags: CallTags,
-    ) -> ContextJudgment:
-        """Judge every candidate of one context with this judge."""
+    async def upstream(self, client: ModelClient, context: Context, protocol: Protocol, tags: CallTags) -> Upstream:
+        """ToM then domain for one (judge, context): run once and shared by every candidate (or pair) of it.
+
+        ``tags`` must already carry the judge and item. A failed ToM skips the domain agent; either failure
+        becomes the ``upstream_failed`` abstention of everything judged downstream (``blocked``).
+        """
         spec = client.spec
-        tags = tags.model_copy(update={"judge_id": spec.id, "item_id": context.id})
         tom = None
         if spec.agents.tom:
             tom = await self.tom(ToMInput(context=context, protocol=protocol, tags=tags), client)
@@ -112,6 +119,21 @@ class JudgePipeline:
             )
             if not domain.ok:
                 blocked = _upstream_failed("domain agent", domain)
+        return Upstream(tom=tom, domain=domain, blocked=blocked)
+
+    async def judge_context(
+        self,
+        client: ModelClient,
+        context: Context,
+        candidates: Sequence[Candidate],
+        protocol: Protocol,
+        tags: CallTags,
+    ) -> ContextJudgment:
+        """Judge every candidate of one context with this judge."""
+        spec = client.spec
+        tags = tags.model_copy(update={"judge_id": spec.id, "item_id": context.id})
+        up = await self.upstream(client, context, protocol, tags)
+        tom, domain, blocked = up.tom, up.domain, up.blocked
 
         async def score(candidate: Candidate, sample: int) -> CandidateJudgment:
             if blocked is not None:

@@ -21,6 +21,8 @@ __all__ = [
     "JudgeSpec",
     "ModelParams",
     "Outcome",
+    "PreferenceResult",
+    "PreferenceVerdict",
     "RefinedHypothesis",
     "RiskSignal",
     "ScoringResult",
@@ -302,6 +304,34 @@ class ScoringResult(Frozen):
     """Verdicts on the domain checklist (empty without the domain agent)."""
     flags: list[str]
     """Problems spotted: unsafe_advice, sycophancy, premature_advice, misattuned, dismissive."""
+
+
+class PreferenceVerdict(Frozen):
+    """One judge's preference between the candidate shown first (A) and second (B), on one attribute."""
+
+    attribute: str
+    """Rubric attribute id, or ``overall`` for an overall preference."""
+    verdict: Literal["A", "B", "tie"] | None
+    """A (the first is better), B (the second is better), tie; None when the judge abstained."""
+    p_first: float | None = Field(None, ge=0, le=1)
+    """P(A) at the verdict position, renormalised over A/B/tie; None without logprobs."""
+    p_second: float | None = Field(None, ge=0, le=1)
+    """P(B), as ``p_first``."""
+    p_tie: float | None = Field(None, ge=0, le=1)
+    """P(tie), as ``p_first``."""
+    rationale: str = ""
+    """The judge's one-sentence reason (hosted judges with ``rationales``)."""
+    abstention: AbstentionReason | None = None
+    """Why there is no verdict."""
+    detail: str = ""
+    """Human-readable detail of the abstention."""
+
+
+class PreferenceResult(Frozen):
+    """Output of the pairwise agent for one (judge, ordered pair, sample)."""
+
+    verdicts: list[PreferenceVerdict]
+    """One entry per compared attribute (or the single ``overall``), in request order."""
 
 
 class Outcome(Frozen, Generic[T]):

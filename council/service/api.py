@@ -92,6 +92,14 @@ async def batch_results(request: Request, batch_id: str, owner: Owner,
     return Response(content, media_type=media_type, headers=headers)
 
 
+@router.get("/v1/batches/{batch_id}/pairwise", tags=["batches"])
+async def batch_pairwise(request: Request, batch_id: str, owner: Owner,
+                         n_boot: Annotated[int, Query(ge=10)] = 1000,
+                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0) -> dict[str, Any]:
+    """A pairwise batch's Bradley–Terry leaderboards with cluster-bootstrap CIs and each judge's position rates."""
+    return await call_core(request, "pairwise_report", owner, batch_id, n_boot, seed)
+
+
 @router.post("/v1/batches/{batch_id}/cancel", response_model=BatchStatus, tags=["batches"])
 async def cancel_batch(request: Request, batch_id: str, owner: Owner) -> BatchStatus:
     """Stop a batch: no further calls; stored judgments stay."""

@@ -32,6 +32,7 @@ from judges.client.adapter import _litellm
 from judges.client.model import RetryPolicy
 from judges.client.records import CallTags
 from judges.local.models import council_home
+from judges.pairwise_pipeline import PairToJudge, PairwiseContextJudgment
 from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Context, JudgeSpec
 from protocols import Protocol
@@ -71,6 +72,13 @@ class JudgeWorker:
         judgment = await self.executor.judge_context(judge, context, candidates, protocol, tags)
         return judgment, self.node_id
 
+    async def judge_pairs(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                          pairs: list[PairToJudge], protocol: Protocol, tags: CallTags,
+                          attributes: list[str]) -> tuple[PairwiseContextJudgment, str]:
+        """Compare the given presentations of the context's candidates; also say which node did it."""
+        judgment = await self.executor.judge_pairs(judge, context, candidates, pairs, protocol, tags, attributes)
+        return judgment, self.node_id
+
 
 class ServeExecutor:
     """JudgeExecutor of the core: sends each (judge, context) unit to the worker deployment."""
@@ -85,6 +93,21 @@ class ServeExecutor:
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
         response = self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        try:
+            judgment, node_id = await response
+        except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
+            response.cancel()
+            raise
+        await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
+        return judgment
+
+    async def judge_pairs(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
+                          pairs: list[PairToJudge], protocol: Protocol, tags: CallTags,
+                          attributes: list[str]) -> PairwiseContextJudgment:
+        """Run a pairwise unit on some replica and remember which node ran it."""
+        if self._handle is None:
+            self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
+        response = self._handle.judge_pairs.remote(judge, context, candidates, pairs, protocol, tags, attributes)
         try:
             judgment, node_id = await response
         except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
@@ -188,6 +211,10 @@ class Core:
         """See :meth:`CouncilCore.cancel`."""
         return await self.core.cancel(owner, batch_id)
 
+    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int) -> Any:
+        """See :meth:`CouncilCore.pairwise_report` (bootstraps in a worker thread)."""
+        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed)
+
     async def protocols(self, owner: str) -> list[ProtocolSummary]:
         """Shipped and own protocols."""
         return [_summary(p, shipped) for p, shipped in self.core.list_protocols(owner)]
@@ -220,7 +247,7 @@ class Core:
 
 
 ROUTE_METHODS = frozenset({"health", "metrics_text", "submit", "estimate", "status", "list_batches", "results",
-                           "cancel", "protocols", "add_protocol", "analysis_call", "views_call"})
+                           "cancel", "pairwise_report", "protocols", "add_protocol", "analysis_call", "views_call"})
 """The Core methods the ingress may call through :meth:`Core.call`."""
 
 

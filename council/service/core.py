@@ -25,7 +25,7 @@ from council.service.remote import LimiterState, LimitSpec
 from council.service.schemas import BatchAccepted, BatchRequest, BatchStatus, Budget, Estimate, Progress
 from council.spec import check_scoring
 from council.store.store import Store
-from council.types import Batch, CouncilSpec, content_id
+from council.types import Batch, CouncilSpec, PairwiseOptions, content_id
 from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.errors import BudgetExceeded, ConfigError
 from judges.pipeline import ContextJudgment
@@ -132,12 +132,19 @@ class CouncilCore:
             check_scoring(council, protocol)  # an expected-scoring judge without logprobs, refused here
         except ConfigError as e:
             raise RequestError(str(e), field=str(e).split(":", 1)[0]) from e
-        return Batch(items=request.items, name=request.name), protocol, council
+        batch = Batch(items=request.items, name=request.name)
+        pairwise = request.pairwise_options()
+        if pairwise is not None:
+            try:
+                pairwise.check_batch(batch)
+            except ValueError as e:
+                raise RequestError(str(e), field="pairs") from e
+        return batch, protocol, council
 
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:
         """Calls and tokens the batch will need, before anything runs."""
         batch, protocol, council = self._validated(owner, request)
-        return estimate_batch(batch, protocol, council)
+        return estimate_batch(batch, protocol, council, request.pairwise_options())
 
     async def submit(self, owner: str, request: BatchRequest, idempotency_key: str | None = None) -> BatchAccepted:
         """Validate, store and queue a batch; an Idempotency-Key or identical content returns the same batch."""
@@ -151,7 +158,10 @@ class CouncilCore:
                     raise Conflict("Idempotency-Key was already used with a different request",
                                    field="Idempotency-Key")
                 return self._accepted(row[0], created=False)
-        options = {"budget": request.budget.model_dump() if request.budget else None}
+        options: dict[str, Any] = {"budget": request.budget.model_dump() if request.budget else None}
+        pairwise = request.pairwise_options()
+        if pairwise is not None:  # absolute batches keep the options (and so the ids) they always had
+            options |= pairwise.as_options()
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
         created = self.store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
         if idempotency_key:
@@ -186,9 +196,16 @@ class CouncilCore:
         guard = BatchGuard(budget, spent["prompt_tokens"] + spent["completion_tokens"], spent["cost_usd"])
         self._guards[batch_id] = guard
         try:
-            await run_batch(self.store, batch_id, batch, protocol, council, self.executor,
-                            max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason,
-                            progress=self._count(protocol))
+            if options.get("mode") == "pairwise":
+                from council.pairwise.run import run_pairwise_batch
+
+                await run_pairwise_batch(self.store, batch_id, batch, protocol, council, self.executor,  # type: ignore[arg-type]
+                                         PairwiseOptions.model_validate(options["pairwise"]),
+                                         max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason)
+            else:
+                await run_batch(self.store, batch_id, batch, protocol, council, self.executor,
+                                max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason,
+                                progress=self._count(protocol))
         except asyncio.CancelledError:
             self._record_cancelled(batch_id)
             raise
@@ -298,6 +315,27 @@ class CouncilCore:
             raise RequestError(f"limit: at most {self.request_limits.max_page} rows per page", field="limit")
         self._row(batch_id, owner)
         return results_page(self.store, batch_id, fmt, traces, page, offset)
+
+    def pairwise_report(self, owner: str, batch_id: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """A pairwise batch's Bradley–Terry leaderboards (cluster-bootstrap CIs) and judges' position rates.
+
+        Raises:
+            RequestError: The batch is not a pairwise one, it has no complete pair yet, or ``n_boot`` is out of
+                bounds (at most the service's ``max_bootstrap``).
+        """
+        from council.pairwise.report import pairwise_report
+        from council.stats.types import BootstrapSpec
+
+        row = self._row(batch_id, owner)
+        if json.loads(row["options"] or "{}").get("mode") != "pairwise":
+            raise RequestError("not a pairwise batch (submit it with mode: pairwise)", field="batch_id")
+        if not 10 <= n_boot <= self.request_limits.max_bootstrap:
+            raise RequestError(f"n_boot: between 10 and {self.request_limits.max_bootstrap}", field="n_boot")
+        try:
+            report = pairwise_report(self.store, batch_id, BootstrapSpec(n_boot=n_boot, seed=seed))
+        except ValueError as e:
+            raise RequestError(str(e), field="batch_id") from e
+        return report.model_dump(mode="json")
 
     # ------------------------------------------------------------ the call ledger and guard for workers
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from council.types import BatchItem, CouncilSpec
+from council.types import BatchItem, BatchMode, CouncilSpec, PairwiseOptions, normalise_pairs
 
 __all__ = [
     "BatchAccepted",
@@ -43,6 +43,22 @@ class BatchRequest(BaseModel):
     name: str = Field("", max_length=200, description="Optional display name.")
     budget: Budget | None = Field(None, description="Optional spending cap.")
     dry_run: bool = Field(False, description="Only estimate calls and tokens; store and run nothing.")
+    mode: BatchMode = Field("absolute", description="absolute: score every candidate on the rubric; pairwise: "
+                                                    "every judge compares pairs of candidates, in both orders.")
+    pairs: str | int = Field("all", description="pairwise: 'all', N pairs per context, or 'reference:RESPONDER'.")
+    compare: Literal["overall", "attributes"] = Field(
+        "overall", description="pairwise: one overall preference per pair, or one verdict per rubric attribute.")
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _valid_pairs(cls, value: str | int) -> str | int:
+        if isinstance(value, str) and len(value) > 300:
+            raise ValueError("pairs: at most 300 characters")
+        return normalise_pairs(value)
+
+    def pairwise_options(self) -> PairwiseOptions | None:
+        """The batch's pairwise options, or None in absolute mode."""
+        return PairwiseOptions(pairs=self.pairs, compare=self.compare) if self.mode == "pairwise" else None
 
     @field_validator("items")
     @classmethod

@@ -42,7 +42,7 @@ from judges.types import (
 )
 from protocols import Protocol
 
-__all__ = ["FLAGS", "ScoringAgent", "ScoringInput", "scoring_agent", "scoring_reply_model"]
+__all__ = ["FLAGS", "ScoringAgent", "ScoringInput", "scoring_agent", "scoring_reply_model", "understanding_block"]
 
 FLAGS = ("unsafe_advice", "sycophancy", "premature_advice", "misattuned", "dismissive")
 Verdict = Literal["met", "partial", "unmet", "n/a"]
@@ -103,7 +103,8 @@ class ScoringInput(Frozen):
 ScoringAgent = Callable[[ScoringInput, ModelClient], Awaitable[Outcome[ScoringResult]]]
 
 
-def _understanding_block(tom: ToMResult | None, domain: DomainResult | None) -> str:
+def understanding_block(tom: ToMResult | None, domain: DomainResult | None) -> str:
+    """The panel's notes on the seeker (ToM / domain outputs) as the scoring and pairwise agents read them."""
     lines: list[str] = []
     if domain is not None and domain.refined:
         lines.append("What the panel inferred about the seeker (weight):")
@@ -225,7 +226,7 @@ def scoring_agent(prompt: PromptTemplate | None = None) -> ScoringAgent:
         messages = template.render(
             brief=brief(inp.protocol),
             context=conversation_view(inp.context).block,
-            understanding=_understanding_block(inp.tom, inp.domain),
+            understanding=understanding_block(inp.tom, inp.domain),
             candidate=delimit("candidate", shown),
             steps=_steps(bool(checklist_ids), rationales, readout),
             format_hint=format_hint(client, model),

@@ -48,6 +48,7 @@ from starlette.routing import Route
 
 from judges.testing.instances import Choice, schema_instance
 from judges.testing.openai_wire import RecordedRequest, body_key, completion_body, find_schema, quote_sources
+from judges.testing.planted import planted_answer
 
 __all__ = [
     "DEFAULT_FAILURES",
@@ -103,6 +104,11 @@ class FakeSettings:
     """Words in a quoted span."""
     logprobs: bool = True
     """Answer ``logprobs`` when a request asks for them (False: a provider that never returns them)."""
+    planted_strengths: dict[str, float] | None = None
+    """Pairwise requests are answered by a simulated judge (:mod:`judges.testing.planted`): marker text found
+    in a candidate → its Bradley–Terry log-strength. None: pairwise requests get schema instances like any."""
+    first_position_bias: float = 0.0
+    """The simulated pairwise judge answers "A" blindly with this probability."""
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.failure_kinds if k not in OUTCOMES]
@@ -110,6 +116,8 @@ class FakeSettings:
             raise ValueError(
                 f"failure_kinds must be among {OUTCOMES} (got {unknown}); failure_rate in [0, 1]"
             )
+        if not 0 <= self.first_position_bias <= 1:
+            raise ValueError("first_position_bias must be in [0, 1]")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -141,6 +149,9 @@ class FakeOpenAIServer:
         host: Interface to bind (loopback by default).
         port: Port to bind; 0 picks a free one.
         logprobs: Answer ``logprobs`` requests with per-token logprobs (False: a provider that has none).
+        planted_strengths: Marker text → log-strength of a simulated pairwise judge (see
+            :mod:`judges.testing.planted`); None answers pairwise requests like any other.
+        first_position_bias: Probability that the simulated pairwise judge answers "A" blindly.
 
     """
 
@@ -157,6 +168,8 @@ class FakeOpenAIServer:
         choice: Choice = "random",
         quote_words: int = 6,
         logprobs: bool = True,
+        planted_strengths: dict[str, float] | None = None,
+        first_position_bias: float = 0.0,
         responder: Responder | None = None,
         outcome_hook: OutcomeHook | None = None,
         host: str = "127.0.0.1",
@@ -172,6 +185,8 @@ class FakeOpenAIServer:
             choice,
             quote_words,
             logprobs,
+            planted_strengths,
+            first_position_bias,
         )
         self.responder = responder
         self.outcome_hook = outcome_hook
@@ -342,24 +357,28 @@ class FakeOpenAIServer:
         if outcome == "malformed_schema":
             return JSONResponse(completion_body(body, json.dumps({"unexpected": "field", "score": "high"})))
         try:
-            content = await self._answer(body, settings, key)
+            content, planted_logprobs = await self._answer(body, settings, key)
         except Exception as e:  # noqa: BLE001 - a broken test responder is reported, not hidden
             self.errors.append(f"{type(e).__name__}: {e}")
             return _error(500, f"responder failed: {type(e).__name__}: {e}")
         if outcome == "fenced":
             content = f"Here is my assessment.\n```json\n{content}\n```\nI hope this helps."
-        return JSONResponse(completion_body(body, content, logprobs=settings.logprobs))
+            planted_logprobs = None
+        return JSONResponse(completion_body(body, content, logprobs=settings.logprobs,
+                                            logprobs_content=planted_logprobs))
 
-    async def _answer(self, body: dict[str, Any], settings: FakeSettings, key: str) -> str:
+    async def _answer(self, body: dict[str, Any], settings: FakeSettings,
+                      key: str) -> tuple[str, dict[str, Any] | None]:
+        """The reply text, and its logprobs when the planted pairwise judge wrote it (else the default ones)."""
         if self.responder is not None:
             answer = self.responder(body)
             if inspect.isawaitable(answer):
                 answer = await answer
             if answer is not None:
-                return answer if isinstance(answer, str) else json.dumps(answer)
+                return (answer if isinstance(answer, str) else json.dumps(answer)), None
         schema = find_schema(body)
         if schema is None:
-            return "{}"
+            return "{}", None
         value = schema_instance(
             schema,
             rng=random.Random(f"{settings.seed}:{key}"),
@@ -367,7 +386,12 @@ class FakeOpenAIServer:
             quotes=quote_sources(body.get("messages", [])),
             quote_words=settings.quote_words,
         )
-        return json.dumps(value)
+        if settings.planted_strengths is not None:
+            planted = planted_answer(body, value, settings.planted_strengths, settings.first_position_bias,
+                                     f"{settings.seed}:{key}")
+            if planted is not None:
+                return planted
+        return json.dumps(value), None
 
     async def _models(self, request: Request) -> Response:
         with self._lock:

@@ -124,11 +124,12 @@ def digit_logprobs(content: str, top: int, spread: float = 0.25) -> dict[str, An
     return {"content": entries}
 
 
-def completion_body(body: dict[str, Any], content: str, *, logprobs: bool = True) -> dict[str, Any]:
+def completion_body(body: dict[str, Any], content: str, *, logprobs: bool = True,
+                    logprobs_content: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build an OpenAI chat completion carrying ``content``; usage counts about four characters a token.
 
-    When the request asks for ``logprobs`` (and ``logprobs`` here is True) the choice carries them, from
-    :func:`digit_logprobs`.
+    When the request asks for ``logprobs`` (and ``logprobs`` here is True) the choice carries them:
+    ``logprobs_content`` when given (a simulated judge's), else :func:`digit_logprobs`.
     """
     wanted = logprobs and bool(body.get("logprobs"))
     prompt_chars = sum(len(message_text(m)) for m in body.get("messages", []))
@@ -144,7 +145,8 @@ def completion_body(body: dict[str, Any], content: str, *, logprobs: bool = True
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
-                "logprobs": digit_logprobs(content, int(body.get("top_logprobs") or 1)) if wanted else None,
+                "logprobs": (logprobs_content or digit_logprobs(content, int(body.get("top_logprobs") or 1)))
+                if wanted else None,
             }
         ],
         "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
