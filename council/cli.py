@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -60,36 +62,35 @@ async def _judge_pairs(console: Console, store: Store, batch: Batch, protocol_id
         batch_id = prepare_batch(store, batch, protocol, council, pairwise=options)
     except ValueError as e:  # a reference responder that wrote nothing
         raise ConfigError(str(e)) from e
-    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(f"comparing pairs of {batch.n_candidates} candidates with {len(council.judges)} judges",
-                            total=len(batch.items) * len(council.judges))
-
-        def advance(done: int, total: int, judgment: object) -> None:
-            judge, context = getattr(judgment, "judge_id", ""), getattr(judgment, "context_id", "")
-            bar.update(task, completed=done, description=f"{judge} finished {context}")
-
+    with _unit_progress(console, f"comparing pairs of {batch.n_candidates} candidates with "
+                        f"{len(council.judges)} judges", len(batch.items) * len(council.judges)) as advance:
         summary = await run_pairwise_batch(store, batch_id, batch, protocol, council, LocalExecutor(store), options,
                                            progress=advance)
     print_pairwise_tables(console, store, batch_id, batch, council, options)
     return summary
 
 
-async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec) -> RunSummary:
-    protocol = load_protocol(protocol_id)
-    batch_id = prepare_batch(store, batch, protocol, council)
-    executor = LocalExecutor(store)
+@contextmanager
+def _unit_progress(console: Console, description: str, total: int) -> Iterator[Callable[[int, int, object], None]]:
+    """A progress bar over (item, judge) units; yields the progress callback the run functions take."""
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
-                            total=len(batch.items) * len(council.judges))
+        task = bar.add_task(description, total=total)
 
         def advance(done: int, total: int, judgment: object) -> None:
             judge, context = getattr(judgment, "judge_id", ""), getattr(judgment, "context_id", "")
             bar.update(task, completed=done, description=f"{judge} finished {context}")
 
+        yield advance
+
+
+async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec) -> RunSummary:
+    protocol = load_protocol(protocol_id)
+    batch_id = prepare_batch(store, batch, protocol, council)
+    executor = LocalExecutor(store)
+    with _unit_progress(console, f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
+                        len(batch.items) * len(council.judges)) as advance:
         summary = await run_batch(store, batch_id, batch, protocol, council, executor, progress=advance)
     print_batch_tables(console, store, batch_id, council)
     return summary

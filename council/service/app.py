@@ -90,9 +90,13 @@ class ServeExecutor:
     async def judge_context(self, judge: JudgeSpec, context: Context, candidates: list[Candidate],
                             protocol: Protocol, tags: CallTags) -> ContextJudgment:
         """Run the unit on some replica and remember which node ran it."""
+        return await self._on_replica("judge_context", judge, context, tags, candidates, protocol, tags)
+
+    async def _on_replica(self, method: str, judge: JudgeSpec, context: Context, tags: CallTags, *args: Any) -> Any:
+        """Call one of the judge worker's unit methods, cancel it with the batch, record the node that ran it."""
         if self._handle is None:
             self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
-        response = self._handle.judge_context.remote(judge, context, candidates, protocol, tags)
+        response = getattr(self._handle, method).remote(judge, context, *args)
         try:
             judgment, node_id = await response
         except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
@@ -105,16 +109,8 @@ class ServeExecutor:
                           pairs: list[PairToJudge], protocol: Protocol, tags: CallTags,
                           attributes: list[str]) -> PairwiseContextJudgment:
         """Run a pairwise unit on some replica and remember which node ran it."""
-        if self._handle is None:
-            self._handle = serve.get_deployment_handle("JudgeWorker", _app_name())
-        response = self._handle.judge_pairs.remote(judge, context, candidates, pairs, protocol, tags, attributes)
-        try:
-            judgment, node_id = await response
-        except asyncio.CancelledError:  # the batch was cancelled: cancel the replica's work too
-            response.cancel()
-            raise
-        await self.store.record_unit(tags.batch_id or "", context.id, judge.id, tags.run_id or "", node_id)
-        return judgment
+        return await self._on_replica("judge_pairs", judge, context, tags, candidates, pairs, protocol, tags,
+                                      attributes)
 
 
 def _councils(settings: ServiceArgs) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from council.service.schemas import Estimate
 from council.types import Batch, BatchItem, CouncilSpec, PairwiseOptions
@@ -43,19 +44,34 @@ def estimate_batch(batch: Batch, protocol: Protocol, council: CouncilSpec,
     if pairwise is not None:
         return estimate_pairwise(batch, protocol, council, pairwise)
     shared = len(brief(protocol))
-    calls = prompt_chars = completion = 0
-    costs: list[float | None] = []
-    for judge in council.judges:
+
+    def judge_cost(judge: JudgeSpec) -> tuple[int, int]:
         j_calls = j_chars = 0
         for item in batch.items:
             context = len(item.as_context().transcript())
             upstream = int(judge.agents.tom) + int(judge.agents.domain)
             j_calls += upstream + len(item.candidates) * judge.samples
-            j_chars += judge.agents.tom * (shared + _template_chars("tom.v2") + context)
-            j_chars += judge.agents.domain * (shared + _template_chars("domain.v2") + context + _UPSTREAM_OUTPUT_CHARS)
+            j_chars += _upstream_chars(judge, shared, context)
             for candidate in item.candidates:
                 j_chars += judge.samples * (shared + _template_chars("scoring.v2") + context + len(candidate.text)
                                             + _UPSTREAM_OUTPUT_CHARS * bool(upstream))
+        return j_calls, j_chars
+
+    return _estimate(batch, council, judge_cost)
+
+
+def _upstream_chars(judge: JudgeSpec, shared: int, context: int) -> int:
+    """Prompt characters of a judge's ToM and domain calls on one context (0 for an agent that is off)."""
+    return (judge.agents.tom * (shared + _template_chars("tom.v2") + context)
+            + judge.agents.domain * (shared + _template_chars("domain.v2") + context + _UPSTREAM_OUTPUT_CHARS))
+
+
+def _estimate(batch: Batch, council: CouncilSpec, judge_cost: Callable[[JudgeSpec], tuple[int, int]]) -> Estimate:
+    """The batch's estimate from each judge's (calls, prompt characters); completions bounded by max_tokens."""
+    calls = prompt_chars = completion = 0
+    costs: list[float | None] = []
+    for judge in council.judges:
+        j_calls, j_chars = judge_cost(judge)
         calls += j_calls
         prompt_chars += j_chars
         completion += j_calls * judge.params.max_tokens
@@ -82,28 +98,22 @@ def estimate_pairwise(batch: Batch, protocol: Protocol, council: CouncilSpec, op
     from council.pairwise.plan import planned_calls
 
     shared = len(brief(protocol))
-    calls = prompt_chars = completion = 0
-    costs: list[float | None] = []
-    for judge in council.judges:
+    planned = {item.id: _planned(item, options) for item in batch.items}  # the same plan for every judge
+
+    def judge_cost(judge: JudgeSpec) -> tuple[int, int]:
         j_calls = j_chars = 0
         upstream = int(judge.agents.tom) + int(judge.agents.domain)
         for item in batch.items:
-            n_pairs = _planned(item, options)
+            n_pairs = planned[item.id]
             if n_pairs == 0:
                 continue
             context = len(item.as_context().transcript())
             j_calls += planned_calls(n_pairs, tom=judge.agents.tom, domain=judge.agents.domain, samples=judge.samples)
-            j_chars += judge.agents.tom * (shared + _template_chars("tom.v2") + context)
-            j_chars += judge.agents.domain * (shared + _template_chars("domain.v2") + context + _UPSTREAM_OUTPUT_CHARS)
+            j_chars += _upstream_chars(judge, shared, context)
             mean_pair = 2 * sum(len(c.text) for c in item.candidates) / len(item.candidates)
             per_call = (shared + _template_chars("pairwise.v1") + context + mean_pair
                         + _UPSTREAM_OUTPUT_CHARS * bool(upstream))
             j_chars += int(2 * n_pairs * judge.samples * per_call)
-        calls += j_calls
-        prompt_chars += j_chars
-        completion += j_calls * judge.params.max_tokens
-        costs.append(_max_cost(judge, j_chars // 4, j_calls * judge.params.max_tokens))
-    return Estimate(contexts=len(batch.items), candidates=batch.n_candidates, judges=len(council.judges), calls=calls,
-                    calls_per_context=calls / len(batch.items), prompt_tokens=prompt_chars // 4,
-                    max_completion_tokens=completion,
-                    max_cost_usd=None if any(c is None for c in costs) else sum(costs))  # type: ignore[arg-type]
+        return j_calls, j_chars
+
+    return _estimate(batch, council, judge_cost)
