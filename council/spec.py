@@ -22,7 +22,7 @@ def default_council() -> CouncilSpec:
     """The embedded council: the local judges, in the configuration, that agree best with experts.
 
     Measured by bench/bench_validity.py on the EPITOME expert set: the 1.5B judge scoring directly
-    (calibrated κ 0.36 / 0.57 / 0.72) agrees far better than the same judge after ToM and domain
+    (calibrated κ 0.36 / 0.54 / 0.72) agrees far better than the same judge after ToM and domain
     (0.09 / 0.33 / 0.58), so the default runs the scoring agent only; ``local-pipeline`` runs all three.
     """
     return local_council(list(DEFAULT_LOCAL_COUNCIL), council_id="local")
