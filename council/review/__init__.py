@@ -16,7 +16,7 @@ from council.review.queue import (
     queue_status,
     submit,
 )
-from council.review.refit import GATE_HOOK, refit
+from council.review.feedback import GATE_HOOK, refit
 from council.review.types import (
     REASONS,
     RISK_LEVELS,
