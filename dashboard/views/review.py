@@ -36,7 +36,7 @@ def _counts(c: Client, batch_id: str | None) -> None:
     cols[0].metric("Queued", q["entries"])
     cols[1].metric("Pending", q["pending"])
     cols[2].metric("Done", q["done"])
-    cols[3].metric("Double-reviewed share", q["double_review"],
+    cols[3].metric("For two reviewers", q["double_review"],
                    help="entries rated by two reviewers: the human–human ceiling of the Agreement page")
     if q["reasons"]:
         with st.expander("Queue by reason and reviewer"):
@@ -155,7 +155,8 @@ def _judges(c: Client, task: dict[str, Any]) -> None:
         wide = judges.pivot_table(index="attribute", columns="judge_id", values="score", sort=False).reset_index()
         council = pd.DataFrame(s["council"])[["attribute", "score", "spread"]].rename(
             columns={"score": "council", "spread": "judge spread"})
-        table(wide.merge(council, on="attribute", how="left"), f"judge_scores_{task['queue_id']}")
+        with st.container(key="review-judge-scores"):
+            table(wide.merge(council, on="attribute", how="left"), f"judge_scores_{task['queue_id']}")
 
 
 def render() -> None:

@@ -52,31 +52,35 @@ def test_rating_on_review_is_counted_on_agreement(browser: object, dashboard: Da
 
     page = open_page(browser, dashboard, "review")
     try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
-        name = page.get_by_label("Your name (reviewer)")  # type: ignore[attr-defined]
+        name = page.get_by_role("textbox", name="Your name (reviewer)")  # type: ignore[attr-defined]
         name.fill(REVIEWER)
         name.press("Enter")
-        page.wait_for_selector(".st-key-review-candidate", timeout=120_000)  # type: ignore[attr-defined]
+        # the last element of the item: the (off) toggle of the judges' scores, drawn after the rating form
+        page.wait_for_selector('[class*="st-key-show-scores-"]', timeout=120_000)  # type: ignore[attr-defined]
         page.wait_for_timeout(1000)  # type: ignore[attr-defined]
         text = _main_text(page)
         for expected in ("Why it was queued", "Context", "Candidate response", "Rubric with anchors",
                          "Your rating", "Show the judges' scores"):
             assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
-        assert "fake-a" not in text  # the judges' scores are hidden until the reviewer asks
+        # the judges' scores are hidden until the reviewer asks for them
+        assert page.locator(".st-key-review-judge-scores").count() == 0  # type: ignore[attr-defined]
         page.get_by_text("Show the judges' scores").click()  # type: ignore[attr-defined]
-        page.wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelector('[data-testid=stMain]').innerText.includes('judge spread')",
-            timeout=120_000)
+        page.wait_for_selector(".st-key-review-judge-scores [data-testid=stDataFrame]",  # type: ignore[attr-defined]
+                               timeout=120_000)
         for attribute in ATTRIBUTES:
             group = page.locator(f'[class*="st-key-score-{attribute}-"]')  # type: ignore[attr-defined]
             group.locator('label[data-baseweb="radio"]').nth(3).click()  # the point 4
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        screenshot(page, ARTIFACTS / "review.png")
+        screenshot(page, ARTIFACTS / "review-rating.png")
         page.get_by_role("button", name="Submit and next").click()  # type: ignore[attr-defined]
         stored = f"Stored 7 ratings by {REVIEWER}"
         page.wait_for_function(  # type: ignore[attr-defined]
             f"() => document.querySelector('[data-testid=stMain]').innerText.includes('{stored}')", timeout=120_000)
         assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "review-failed.png"), full_page=True)  # type: ignore[attr-defined]
+        raise
     finally:
         page.close()  # type: ignore[attr-defined]
 
