@@ -81,9 +81,14 @@ def _cells(raw: pd.DataFrame, column: str) -> pd.Series:
     """The column's cells as stripped text, None for blank or missing ones (None column: all None)."""
     if column not in raw.columns:
         return pd.Series([None] * len(raw), index=raw.index, dtype=object)
-    values = raw[column].astype(object)
-    text = values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
-    return text.map(lambda v: None if v is None or v.lower() in _BLANKS else v)
+
+    def cell(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        text = str(v).strip()
+        return None if text.lower() in _BLANKS else text
+
+    return pd.Series([cell(v) for v in raw[column].to_numpy(object)], index=raw.index, dtype=object)
 
 
 def _fail(field: str, mask: pd.Series, what: str, shown: pd.Series | None = None) -> None:
@@ -187,8 +192,8 @@ def validate_preferences(raw: pd.DataFrame, candidates: pd.DataFrame, *, attribu
           "compare a candidate with itself", frame["candidate_a"])
     blank = frame["preference"].isna()
     kept = frame[~blank]
-    lo = np.minimum(kept["candidate_a"].to_numpy(str), kept["candidate_b"].to_numpy(str))
-    hi = np.maximum(kept["candidate_a"].to_numpy(str), kept["candidate_b"].to_numpy(str))
+    a, b = kept["candidate_a"], kept["candidate_b"]
+    lo, hi = a.where(a <= b, b), b.where(a <= b, a)
     key = kept.assign(_lo=lo, _hi=hi)[["rater", "attribute", "item_id", "_lo", "_hi"]]
     repeated = key.duplicated(keep=False)
     _fail("content", repeated.reindex(frame.index, fill_value=False),

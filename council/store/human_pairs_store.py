@@ -41,7 +41,7 @@ def replace_human_pairs(store: Store, rows: pd.DataFrame, *, owner: str, batch_i
     """
     keys = rows[["rater", "attribute"]].drop_duplicates()
     with store.transaction() as db:
-        start = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM human_pair_preferences").fetchone()[0]
+        start = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM human_pair_preferences").fetchall()[0][0]
         frame = rows[list(_ROW_COLUMNS)].astype(str).assign(
             owner=owner, batch_id=batch_id, source=source, import_id=import_id,
             seq=range(start, start + len(rows)), imported_at=imported_at)[list(HUMAN_PAIR_COLUMNS)]
@@ -50,7 +50,7 @@ def replace_human_pairs(store: Store, rows: pd.DataFrame, *, owner: str, batch_i
         try:
             replaced = db.execute(
                 "DELETE FROM human_pair_preferences p USING _human_pair_keys k WHERE p.owner = ? AND p.batch_id = ? "
-                "AND p.rater = k.rater AND p.attribute = k.attribute", [owner, batch_id]).fetchone()[0]
+                "AND p.rater = k.rater AND p.attribute = k.attribute", [owner, batch_id]).fetchall()[0][0]
             db.execute(f"INSERT INTO human_pair_preferences SELECT {', '.join(HUMAN_PAIR_COLUMNS)} "
                        "FROM _new_human_pairs")
         finally:
