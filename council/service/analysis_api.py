@@ -135,8 +135,7 @@ class AnalysisService:
         from council.pairwise.human import human_pairwise_agreement
         from council.stats.types import BootstrapSpec
 
-        check_bootstrap({"n_boot": n_boot}, self.limits)
-        if n_boot < 10:
+        if not 10 <= n_boot <= self.limits.max_bootstrap:
             raise RequestError(f"n_boot: between 10 and {self.limits.max_bootstrap}", field="n_boot")
         result = await asyncio.to_thread(human_pairwise_agreement, self.store, batch_id, owner=owner,
                                          spec=BootstrapSpec(n_boot=n_boot, seed=seed))
