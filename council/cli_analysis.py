@@ -272,11 +272,17 @@ def _register_ratings(sub: Any) -> None:
     imp.add_argument(
         "--paper-compatible", action="store_true", help="report counts keeping every value as given"
     )
+    from council.cli_pairwise_human import register_import  # ratings import-pairwise
+
+    register_import(rsub)
 
 
 def register(sub: Any) -> None:
     """Add the analysis commands to the ``council`` parser's subparsers."""
     _register_ratings(sub)
+    from council.cli_pairwise_human import register as register_pairwise_human  # pairwise-agreement
+
+    register_pairwise_human(sub)
     ag = _add(sub, "agreement", _cmd_agreement, "agreement of judges and council with the human reference")
     _common(ag)
     ag.add_argument("--level", choices=["item", "system", "both"], default="item")

@@ -23,6 +23,7 @@ from council.service.schemas import (
     BatchStatus,
     CalibrationRequest,
     Estimate,
+    PairwiseUpload,
     ProtocolSummary,
     RatingsUpload,
 )
@@ -129,6 +130,27 @@ async def import_ratings(request: Request, body: RatingsUpload, owner: Owner) ->
     Answers the import report: per rater × attribute, what was kept, out of scale, blank, non-numeric.
     """
     return await _analysis_call(request, "import_ratings", owner, body)
+
+
+@router.post("/v1/batches/{batch_id}/pairwise/human", status_code=201, tags=["ratings"])
+async def import_human_pairwise(request: Request, batch_id: str, body: PairwiseUpload, owner: Owner) -> dict[str, Any]:
+    """Import human pairwise preferences (CSV/JSONL) onto one of your batches.
+
+    Rows: item_id, candidate_a/candidate_b (or responder_a/responder_b), preference A|B|tie, attribute, rater.
+    Importing a (rater, attribute) again replaces its earlier preferences; errors are 422 naming the field and rows.
+    """
+    return await _analysis_call(request, "import_pairwise", owner, batch_id, body)
+
+
+@router.get("/v1/batches/{batch_id}/pairwise/human", tags=["agreement"])
+async def human_pairwise(request: Request, batch_id: str, owner: Owner,
+                         n_boot: Annotated[int, Query(ge=10)] = 1000,
+                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0) -> dict[str, Any]:
+    """A pairwise batch against its human preferences, each statistic with a cluster-bootstrap CI over contexts.
+
+    Kendall τ of the BT rankings, pair agreement per judge and council, and the human–human ceiling.
+    """
+    return await _analysis_call(request, "human_pairwise", owner, batch_id, n_boot, seed)
 
 
 @router.get("/v1/datasets", tags=["ratings"])

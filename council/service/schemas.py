@@ -167,6 +167,19 @@ class RatingsUpload(BaseModel):
     description: str = Field("", max_length=2000)
 
 
+class PairwiseUpload(BaseModel):
+    """Human pairwise preferences on a batch's candidates, as a CSV or JSONL file's text (see the README)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "format": "csv", "content": "item_id,candidate_a,candidate_b,preference,rater\ni1,a,b,A,alice\n"}]})
+
+    format: Literal["csv", "jsonl"] = Field(description="Format of `content`.")
+    content: str = Field(min_length=1, description="The file's text: item_id, candidate_a and candidate_b (or "
+                                                   "responder_a and responder_b), preference A|B|tie, optional "
+                                                   "attribute ('overall' default) and rater.")
+    rater: str | None = Field(None, max_length=200, description="Constant rater id (overrides a rater column).")
+
+
 class Bootstrap(BaseModel):
     """Cluster-bootstrap CIs over contexts for an agreement report."""
 

@@ -309,6 +309,24 @@ def _m007_pairwise_verdicts(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m008_human_pair_preferences(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- A human's preference between two candidates of one context of a batch, per attribute ('overall' or a
+    -- rubric attribute id). preference 'A' prefers candidate_a, 'B' candidate_b (the file's columns, not a display
+    -- order). Scoped by owner and batch like ratings; one row per (rater, attribute, unordered pair): candidate_a
+    -- is stored as given, and the importer refuses a file naming the same unordered pair twice. Importing a
+    -- (rater, attribute) again replaces its earlier rows on the batch, nothing else.
+    CREATE TABLE human_pair_preferences (
+        owner VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, attribute VARCHAR NOT NULL,
+        rater VARCHAR NOT NULL, candidate_a VARCHAR NOT NULL, candidate_b VARCHAR NOT NULL,
+        responder_a VARCHAR NOT NULL, responder_b VARCHAR NOT NULL, preference VARCHAR NOT NULL,
+        source VARCHAR NOT NULL, import_id VARCHAR NOT NULL, seq BIGINT NOT NULL, imported_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (owner, batch_id, item_id, attribute, rater, candidate_a, candidate_b),
+        CHECK (preference IN ('A', 'B', 'tie')),
+        CHECK (candidate_a <> candidate_b));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -317,6 +335,7 @@ MIGRATIONS: list[Migration] = [
     ("005_distributions", _m005_distributions),
     ("006_confidence_views", _m006_confidence_views),
     ("007_pairwise_verdicts", _m007_pairwise_verdicts),
+    ("008_human_pair_preferences", _m008_human_pair_preferences),
 ]
 
 
