@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_service(sub)
     from council.cli_analysis import register as register_analysis  # ratings, agreement, calibrate ...
     register_analysis(sub)
+    from council.cli_pairwise import register as register_pairwise  # council pairwise-report
+    register_pairwise(sub)
     from council.dashboard_cli import register as register_dashboard  # council dashboard (Streamlit)
     register_dashboard(sub)
     return parser
