@@ -100,7 +100,8 @@ def _absolute_agreements(outcomes: pd.DataFrame, attributes: list[str], scores: 
             notes.append(f"{attribute}: the absolute batch has no score of this attribute")
             continue
         try:
-            found.append(pairwise_vs_absolute(outcomes, rows, attribute=attribute, score=score, spec=spec))
+            tau = pairwise_vs_absolute(outcomes, rows, attribute=attribute, score=score, spec=spec)
+            found.append(tau.model_copy(update={"attribute": attribute}))
         except ValueError as e:
             notes.append(f"{attribute}: {e}")
     return found, notes
