@@ -37,7 +37,7 @@ def render() -> None:
     """Draw the page."""
     st.title("Leaderboard")
     c = api()
-    scope = scope_picker(c)
+    scope = scope_picker(c, pairwise=True)
     batch, batches = _batch(c, scope)
     if batch is not None and batch.get("mode") == "pairwise":
         st.caption("A **pairwise** batch: every judge compared the candidates two at a time, in both orders.")

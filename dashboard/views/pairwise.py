@@ -145,7 +145,7 @@ def judges_section(report: dict[str, Any]) -> None:
         st.markdown(f"- **{judge}**: " + " · ".join(parts))
     st.altair_chart(forest(frame.rename(columns={"judge": "rater", "attribute": "_attribute"})
                            .assign(attribute=lambda d: d["statistic"]), x_title="value (95% CI)", zero=True),
-                    width="content")
+                    width="stretch")
     table(frame, "pairwise_judges")
     families = report.get("families") or {}
     if families:
