@@ -61,7 +61,10 @@ def _absolute_side(c: Client, absolute_id: str | None, attribute: str, given: pd
                                  help="Kendall τ of an 'overall' preference is against the mean over every rubric "
                                       "attribute; pick any attribute or composite to look at here")
         given = rows[rows["attribute"] == shown]
-    st.caption(f"batch `{absolute_id}` · {given['attribute'].iloc[0] if len(given) else ''}")
+    if given.empty:
+        st.info("The absolute batch has no responders to rank.")
+        return
+    st.caption(f"batch `{absolute_id}` · {given['attribute'].iloc[0]}")
     st.altair_chart(ranking(given), width="stretch")
     table(given[["rank", "responder", "mean", "ci_low", "ci_high", "rank_low", "rank_high"]], "absolute_ranking")
 
