@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from council.batchfile import read_batch
+from council.cli_common import default_db
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import load_council
 from council.store.store import Store
@@ -27,11 +27,6 @@ from protocols import ProtocolError, load_protocol
 __all__ = ["main"]
 
 DEMO_BATCH = Path(__file__).resolve().parents[1] / "examples" / "demo_batch.jsonl"
-
-
-def default_db() -> str:
-    """The store file: ``$COUNCIL_DB`` or ``.council/council.duckdb`` in the working directory."""
-    return os.environ.get("COUNCIL_DB", str(Path(".council") / "council.duckdb"))
 
 
 def _local_judges(council: CouncilSpec) -> list[str]:
@@ -178,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_service(sub)
     from council.cli_analysis import register as register_analysis  # ratings, agreement, calibrate ...
     register_analysis(sub)
+    from council.cli_pairwise import register as register_pairwise  # council pairwise-report
+    register_pairwise(sub)
     from council.dashboard_cli import register as register_dashboard  # council dashboard (Streamlit)
     register_dashboard(sub)
     return parser

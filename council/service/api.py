@@ -96,9 +96,17 @@ async def batch_results(request: Request, batch_id: str, owner: Owner,
 @router.get("/v1/batches/{batch_id}/pairwise", tags=["batches"])
 async def batch_pairwise(request: Request, batch_id: str, owner: Owner,
                          n_boot: Annotated[int, Query(ge=10)] = 1000,
-                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0) -> dict[str, Any]:
-    """A pairwise batch's Bradley–Terry leaderboards with cluster-bootstrap CIs and each judge's position rates."""
-    return await call_core(request, "pairwise_report", owner, batch_id, n_boot, seed)
+                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+                         absolute_batch: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    """A pairwise batch's report, every statistic with a cluster-bootstrap CI over contexts.
+
+    Bradley–Terry leaderboards (strength, rank interval, separability of neighbours); per judge position
+    consistency, first-position preference, self-preference (families from the council spec and the items'
+    `meta.responder_families`; who is skipped is listed) and length preference; Kendall τ of the pairwise
+    ranking against the absolute ranking of `absolute_batch`, or by default of your newest absolute batch
+    with exactly the same item ids (`absolute.absolute_batch` says which; `chosen: none` when there is none).
+    """
+    return await call_core(request, "pairwise_report", owner, batch_id, n_boot, seed, absolute_batch)
 
 
 @router.post("/v1/batches/{batch_id}/cancel", response_model=BatchStatus, tags=["batches"])

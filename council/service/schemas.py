@@ -118,8 +118,13 @@ class BatchStatus(BaseModel):
     council: str
     judges: list[str]
     progress: Progress
-    judgments: int
-    abstentions: int
+    mode: Literal["absolute", "pairwise"] = Field("absolute", description="How the batch judges its candidates.")
+    judgments: int = Field(description="Attribute judgments stored (abstentions included); in a pairwise batch, "
+                                       "pairwise verdict rows (presentation × sample × attribute).")
+    verdicts_total: int | None = Field(None, description="Pairwise batches: verdict rows a complete run stores "
+                                                         "(2 orders × planned pairs × attributes × samples per "
+                                                         "judge); None for absolute batches.")
+    abstentions: int = Field(description="Judgments (pairwise: verdicts) without a score (verdict), any reason.")
     abstentions_by_reason: dict[str, int]
     prompt_tokens: int
     completion_tokens: int
