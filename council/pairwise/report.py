@@ -69,8 +69,8 @@ class PairwiseReport(BaseModel):
     families: Families | None = Field(None, description="Judge and responder families used, and who was skipped.")
     absolute: AbsoluteComparison | None = Field(None, description="τ against the absolute ranking of the items.")
     human: list[RankingAgreement] = Field(
-        default_factory=list, description="τ against imported human pairwise preferences (filled once human "
-                                          "preferences are imported for the batch; empty until then).")
+        default_factory=list, description="τ against imported human pairwise preferences (empty until "
+                                          "some are imported; GET .../pairwise/human has the full agreement).")
     notes: list[str] = Field(default_factory=list, description="What was skipped and why.")
     verdicts: int = Field(description="Verdict rows (presentation × sample × attribute), abstentions included.")
     abstentions: int
@@ -217,5 +217,21 @@ def pairwise_report(store: Store, batch_id: str, spec: BootstrapSpec | None = No
     verdicts = store.pair_verdicts(batch_id)
     chosen_batch, chosen = _absolute_batch(store, batch_id, str(row.owner[0]), absolute_batch)
     scores = store.query(ABSOLUTE_SCORES_SQL, [chosen_batch]) if chosen_batch is not None else None
-    return report_from_verdicts(verdicts, spec, families=families, lengths=candidate_lengths(verdicts),
-                                absolute=(chosen_batch, chosen, scores))
+    report = report_from_verdicts(verdicts, spec, families=families, lengths=candidate_lengths(verdicts),
+                                  absolute=(chosen_batch, chosen, scores))
+    return report.model_copy(update={"human": _human_rankings(store, batch_id, str(row.owner[0]), verdicts, spec)})
+
+
+def _human_rankings(store: Store, batch_id: str, owner: str, verdicts: pd.DataFrame,
+                    spec: BootstrapSpec | None) -> list[RankingAgreement]:
+    """τ of the council's BT ranking against the humans' (:mod:`council.pairwise.human`); [] without humans."""
+    from council.pairwise.human import human_agreement
+    from council.store.human_pairs_store import read_human_pairs
+
+    preferences = read_human_pairs(store, owner, batch_id)
+    if preferences.empty:
+        return []
+    try:
+        return human_agreement(combine_orders(verdicts).outcomes, preferences, spec=spec, batch_id=batch_id).rankings
+    except ValueError:  # e.g. the humans' pairs do not connect the responders: the human endpoint says why
+        return []
