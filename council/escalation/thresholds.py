@@ -86,6 +86,17 @@ def clopper_pearson_upper(k: float, n: float, delta: float) -> float:
     return float(stats.beta.ppf(1.0 - delta, k + 1.0, n - k))
 
 
+def _effective(n: np.ndarray, k: np.ndarray, var: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Effective trials and events: n_eff = p̂(1 − p̂) / v̂ (≤ n) where a cluster variance exists, else n, k."""
+    n_eff, k_eff = n.astype(float), k.astype(float)
+    if var is not None:
+        inner = (k > 0) & (k < n) & (var > 0)
+        p = k[inner] / n[inner]
+        n_eff[inner] = np.minimum(n[inner], p * (1 - p) / var[inner])
+        k_eff[inner] = p * n_eff[inner]
+    return n_eff, k_eff
+
+
 def _first(n: np.ndarray, min_accepted: int) -> int:
     big = np.flatnonzero(n >= min_accepted)
     return int(big[0]) if len(big) else len(n)
@@ -217,23 +228,18 @@ def fixed_sequence_threshold(
     groups = None if groups is None else np.asarray(groups)[keep]
     n, k, var = _cumulative(conf, wrong.astype(float), g, groups)
     start = _start(conf, g, n, level, min_accepted) if start_at_margin else _first(n, min_accepted)
-    tests: list[ThresholdTest] = []
-    chosen: float | None = None
-    for i in range(start, len(g)):
-        lam = g[i]
-        if n[i] < min_accepted:
-            continue
-        n_eff, k_eff = float(n[i]), float(k[i])
-        if var is not None and 0 < k[i] < n[i] and var[i] > 0:
-            p = k[i] / n[i]
-            n_eff = min(float(n[i]), p * (1 - p) / float(var[i]))
-            k_eff = p * n_eff
-        upper = clopper_pearson_upper(k_eff, n_eff, delta)
-        ok = upper <= 1 - level
-        tests.append(ThresholdTest(threshold=float(lam), n_accepted=int(n[i]), n_disagree=int(k[i]),
-                                   n_effective=n_eff, risk_upper=upper, passed=ok))
-        if not ok:
-            break
-        chosen = float(lam)
+    idx = np.arange(start, len(g))
+    idx = idx[n[idx] >= min_accepted]
+    n_eff, k_eff = _effective(n[idx], k[idx], None if var is None else var[idx])
+    upper = np.ones(len(idx))
+    ok = (n_eff > 0) & (k_eff < n_eff)
+    upper[ok] = stats.beta.ppf(1.0 - delta, k_eff[ok] + 1.0, n_eff[ok] - k_eff[ok])
+    passed = upper <= 1 - level
+    stop = int(np.argmin(passed)) if not passed.all() else len(idx) - 1  # the first failure, tested last
+    tests = [ThresholdTest(threshold=float(g[i]), n_accepted=int(n[i]), n_disagree=int(k[i]),
+                           n_effective=float(ne), risk_upper=float(u), passed=bool(p))
+             for i, ne, u, p in zip(idx[: stop + 1], n_eff[: stop + 1], upper[: stop + 1], passed[: stop + 1],
+                                    strict=True)]
+    chosen = next((t.threshold for t in reversed(tests) if t.passed), None)
     return ThresholdSelection(threshold=chosen, level=level, delta=delta, clustered=groups is not None,
                               n_items=int(len(conf)), tests=tests)
