@@ -66,8 +66,12 @@ def fit_tier_calibration(table: ItemTable, tier: TierSpec, rows: np.ndarray, *, 
 
 def tier_view(table: ItemTable, tier: TierSpec, cal: CouncilCalibration, target: AgreementTarget,
               scale: tuple[float, float]) -> TierView:
-    """Calibrated score, answer and confidence features of every item for one tier."""
-    _, cols = _tier_columns(table, tier)
+    """Calibrated score, answer and confidence features of every item for one tier.
+
+    ``scored`` is False where the tier cannot answer: some judge of the tier has no score on any attribute of
+    the item's target (it has not run there), or no judge scored the item.
+    """
+    cols_names, cols = _tier_columns(table, tier)
     x = table.design.features.to_numpy(float)[:, cols]
     calibrated = np.concatenate([predict_attribute(cal.model_for(a), x, scale) for a in table.attributes])
     jidx = [table.judges.index(j) for j in tier.judges]
@@ -78,7 +82,11 @@ def tier_view(table: ItemTable, tier: TierSpec, cal: CouncilCalibration, target:
         target_mean = np.nanmean(x, axis=1)[table.target_rows()]
     feats = tier_features(scores, dist, calibrated, table.attribute_index(), target_mean, k=target.k,
                           attributes=table.attributes, scale=scale)
-    scored = ~np.isnan(scores).all(axis=1) & ~np.isnan(calibrated)
+    # A tier has run on a target when every one of its judges scored at least one attribute of it (a judge that
+    # never ran must not be imputed by its training mean); the item itself needs one score at least.
+    ran = np.column_stack([~np.isnan(x[:, [i for i, c in enumerate(cols_names) if c.startswith(j + "|")]]).any(axis=1)
+                           for j in tier.judges]).all(axis=1)
+    scored = ran[table.target_rows()] & ~np.isnan(scores).all(axis=1) & ~np.isnan(calibrated)
     return TierView(calibrated, answers(calibrated, scale), feats, scored)
 
 

@@ -120,3 +120,12 @@ def test_targets_and_tiers_are_validated():
         fit_gate(ratings(20), [TierSpec(name="a", judges=["cheap"])] * 2, TARGET)
     with pytest.raises(ValueError, match="reference"):
         fit_gate(ratings(20), TIERS, TARGET, reference="nobody")
+
+
+def test_a_tier_whose_new_judge_has_not_run_does_not_answer(gate):
+    """Routing as if every tier had run, with the strong judge absent: nothing may be accepted at tier 2."""
+    df = ratings(30, seed=6)
+    f = route(gate, df[df["rater"] != "strong"]).frame
+    assert (f["tier"] != "strong").all()
+    escalated = f[f["decision"] != "accepted"]
+    assert len(escalated) and (escalated["reason"] == "escalated").all()
