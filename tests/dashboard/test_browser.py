@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.conftest import ARTIFACTS, CHROMIUM, require_chromium
+from tests.dashboard.conftest import ARTIFACTS
 from tests.dashboard.stack import PLANTED_ORDER, Dashboard, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.dashboard, pytest.mark.timeout(900)]
