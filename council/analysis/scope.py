@@ -21,9 +21,12 @@ from council.store.store import Store
 from council.types import CouncilSpec
 from protocols import Protocol
 
-__all__ = ["Scope", "batch_target", "ratings_frame", "resolve_scope", "pick_reference"]
+__all__ = ["HUMAN_CONSENSUS", "Scope", "batch_target", "ratings_frame", "resolve_scope", "pick_reference"]
 
 HUMAN_REFERENCE = "human_expert"
+HUMAN_CONSENSUS = "human_consensus"
+"""A batch's derived reference when several people rated it and none is ``human_expert`` (e.g. reviewers of
+the review queue): per candidate and attribute, the mean of the human ratings there are."""
 
 
 class Scope(BaseModel):
@@ -168,7 +171,27 @@ def _batch_frame(store: Store, scope: Scope, paper_compatible: bool) -> pd.DataF
         length=imported["target"].map(lambda t: info[t][2]),
     )
     imported["responder_family"] = _responder_family(scope, imported["responder"])
-    return pd.concat([judged, imported[judged.columns]], ignore_index=True)
+    return pd.concat([judged, imported[judged.columns], _consensus(imported[judged.columns])], ignore_index=True)
+
+
+def _consensus(imported: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`HUMAN_CONSENSUS` rows of a batch's imported ratings (empty unless it is needed as reference).
+
+    Needed when two or more human raters rated the batch and none is ``human_expert``: the reference is then
+    the humans' mean per candidate and attribute over the ratings there are (one reviewer's score where one
+    rated, the mean of two where two did). Its kind is ``external``, so the human–human ceiling is measured
+    between the people themselves, never against their own mean.
+    """
+    humans = imported.loc[imported["rater_kind"] == "human"]
+    names = set(humans["rater"])
+    if len(names) < 2 or HUMAN_REFERENCE in names:
+        return imported.iloc[0:0]
+    scored = humans.dropna(subset=["score"])
+    keys = ["target", "attribute"]
+    info = scored.drop_duplicates(keys).set_index(keys)
+    mean = scored.groupby(keys, sort=False)["score"].mean()
+    return info.drop(columns="score").assign(score=mean, rater=HUMAN_CONSENSUS, rater_kind="external",
+                                             rater_family="human", sample=0).reset_index()[list(imported.columns)]
 
 
 def ratings_frame(
@@ -219,7 +242,9 @@ def raters_by_kind(df: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def pick_reference(df: pd.DataFrame, reference: str | None) -> str:
-    """Pick the reference rater: the one asked for, else ``human_expert``, else the only human rater.
+    """Pick the reference rater: the one asked for, else ``human_expert``, else the only human, else the consensus.
+
+    The consensus (:data:`HUMAN_CONSENSUS`) exists only in a batch that several people rated.
 
     Raises:
         AnalysisError: If the asked rater is absent, or there is no single obvious human reference.
@@ -236,6 +261,8 @@ def pick_reference(df: pd.DataFrame, reference: str | None) -> str:
         return HUMAN_REFERENCE
     if len(humans) == 1:
         return humans[0]
+    if HUMAN_CONSENSUS in set(df["rater"]):
+        return HUMAN_CONSENSUS
     if not humans:
         raise AnalysisError(
             "reference",

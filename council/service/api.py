@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from council.service.handlers import install_handlers
 from council.service.http import Owner, call_core, valid_text
 from council.service.middleware import BodyLimit, CorrelationId
+from council.service.review_api import router as review_router
 from council.service.schemas import (
     AgreementRequest,
     ApplyCalibration,
@@ -192,7 +193,8 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
         title="Affective Council",
         version="1.0",
         description="Councils of LLM judges for emotional-support responses: submit batches, read results, import "
-                    "human ratings, measure agreement and bias, fit calibrations. Every /v1 route needs "
+                    "human ratings, measure agreement and bias, fit calibrations, review queued candidates. "
+                    "Every /v1 route needs "
                     "`Authorization: Bearer <key>`; a key sees only its own batches, ratings, reports and "
                     "calibrations. Errors are `{error, field, correlation_id}`.",
     )
@@ -200,6 +202,7 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     app.state.api_keys = api_keys
     app.include_router(router)
     app.include_router(views_router)
+    app.include_router(review_router)
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationId)  # outermost: the 413 and every error body carry the id

@@ -24,6 +24,7 @@ from council.service.egress import EgressPolicy
 from council.service.errors import ErrorAnswer, answer_for
 from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import ExitBatcher, RemoteGate
+from council.service.review_service import ReviewService
 from council.service.schemas import ProtocolSummary
 from council.service.views import ViewError, ViewsService
 from council.spec import default_council, load_council, parse_council
@@ -135,6 +136,7 @@ class Core:
         limits = self.settings.of()
         self.analysis = AnalysisService(self.store, limits)
         self.views = ViewsService(self.store)
+        self.review = ReviewService(self.store)
         self.core = CouncilCore(self.store, ServeExecutor(self.store), councils, limits=limits,
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics,
                                 egress=EgressPolicy(self.settings.allowed_api_bases,
@@ -229,6 +231,12 @@ class Core:
             await asyncio.to_thread(self.analysis.check_raters, owner, args[0], args[1])
         return await getattr(self.views, method)(owner, *args)
 
+    async def review_call(self, method: str, owner: str, *args: Any) -> Any:
+        """The human review queue (see :class:`ReviewService`)."""
+        if method not in REVIEW_METHODS:
+            raise ValueError(f"unknown review method {method!r}")
+        return await getattr(self.review, method)(owner, *args)
+
     async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
         """Admit a judge replica's call: cached reply, or budget check + a slot of the shared limits."""
         return await self.core.enter(cache_key, tags, limits, estimated_tokens)
@@ -243,8 +251,11 @@ class Core:
 
 
 ROUTE_METHODS = frozenset({"health", "metrics_text", "submit", "estimate", "status", "list_batches", "results",
-                           "cancel", "pairwise_report", "protocols", "add_protocol", "analysis_call", "views_call"})
+                           "cancel", "pairwise_report", "protocols", "add_protocol", "analysis_call", "views_call",
+                           "review_call"})
 """The Core methods the ingress may call through :meth:`Core.call`."""
+REVIEW_METHODS = frozenset({"enqueue", "next", "ratings", "queue", "scores", "refit"})
+"""The :class:`ReviewService` methods :meth:`Core.review_call` forwards to."""
 
 
 def _named_judges(councils: dict[str, Any]) -> frozenset[str]:

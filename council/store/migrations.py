@@ -309,6 +309,32 @@ def _m007_pairwise_verdicts(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m009_review_queue(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- The human review queue (council.review): one entry per (owner, batch, item, candidate), whatever the number
+    -- of reasons it was queued for. risk_rank orders RISK_LEVELS (none 0 .. imminent 4); uncertainty (0..1) is how
+    -- much a human rating is expected to teach the calibration; needed_reviews is 2 for the double-review share.
+    CREATE TABLE review_queue (
+        queue_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL,
+        candidate_id VARCHAR NOT NULL, attributes JSON NOT NULL, risk_rank INTEGER NOT NULL,
+        uncertainty DOUBLE NOT NULL, needed_reviews INTEGER NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (owner, batch_id, item_id, candidate_id),
+        CHECK (needed_reviews IN (1, 2)),
+        CHECK (risk_rank BETWEEN 0 AND 4),
+        CHECK (uncertainty BETWEEN 0 AND 1));
+    -- Why an entry is queued; re-enqueueing the same reason keeps one row.
+    CREATE TABLE review_reasons (
+        queue_id VARCHAR NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (queue_id, reason),
+        CHECK (reason IN ('risk', 'unsafe', 'escalation', 'low_confidence', 'suspected_manipulation')));
+    -- Who was given an entry and when they rated it (completed_at NULL: assigned, not yet rated).
+    CREATE TABLE review_assignments (
+        queue_id VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, assigned_at TIMESTAMPTZ NOT NULL,
+        completed_at TIMESTAMPTZ, note VARCHAR, PRIMARY KEY (queue_id, reviewer));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -317,6 +343,7 @@ MIGRATIONS: list[Migration] = [
     ("005_distributions", _m005_distributions),
     ("006_confidence_views", _m006_confidence_views),
     ("007_pairwise_verdicts", _m007_pairwise_verdicts),
+    ("009_review_queue", _m009_review_queue),
 ]
 
 
