@@ -335,6 +335,24 @@ def _m009_review_queue(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m010_escalation_gates(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Versioned confidence gates (council.escalation): version counts up per (owner, name), like calibrations.
+    -- target: criterion / k / level / risk; tiers: [{name, judges}] in escalation order; thresholds: per tier the
+    -- chosen threshold and its fixed-sequence evidence; parameters: the whole gate (calibrators, confidence
+    -- models, thresholds) as JSON; training: what it was fitted on.
+    CREATE TABLE escalation_gates (
+        gate_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL,
+        criterion VARCHAR NOT NULL, k INTEGER NOT NULL, level DOUBLE NOT NULL, risk DOUBLE NOT NULL,
+        tiers JSON NOT NULL, thresholds JSON NOT NULL, parameters JSON NOT NULL, training JSON NOT NULL,
+        dataset VARCHAR, batch_id VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (owner, name, version),
+        CHECK (criterion IN ('exact', 'within_k')),
+        CHECK (level > 0 AND level < 1),
+        CHECK (risk > 0 AND risk < 1));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -344,6 +362,7 @@ MIGRATIONS: list[Migration] = [
     ("006_confidence_views", _m006_confidence_views),
     ("007_pairwise_verdicts", _m007_pairwise_verdicts),
     ("009_review_queue", _m009_review_queue),
+    ("010_escalation_gates", _m010_escalation_gates),
 ]
 
 
