@@ -77,6 +77,16 @@ class Client:
         clean = tuple(sorted((k, v) for k, v in params.items() if v is not None))
         return _cached_get(self.url, self.key, path, clean)
 
+    def get_fresh(self, path: str, **params: Any) -> Any:
+        """GET a route, never cached (answers that change with every call, or that assign work)."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        try:
+            r = httpx.get(self.url + path, params=clean, headers=_headers(self.key), timeout=TIMEOUT_S)
+        except httpx.HTTPError as e:
+            raise ApiError(f"cannot reach the service at {self.url}: {e}") from e
+        _raise_for(r)
+        return r.json()
+
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST a route (never cached); clears the read cache, since the data changed."""
         try:
@@ -120,6 +130,32 @@ class Client:
     def calibrations(self) -> list[dict[str, Any]]:
         """This key's calibrations."""
         return list(self.get("/v1/calibrations"))
+
+    def review_next(self, reviewer: str, batch_id: str | None = None) -> dict[str, Any] | None:
+        """The reviewer's next queued candidate (assigned to them; uncached), or None when nothing is left."""
+        return self.get_fresh("/v1/review/next", reviewer=reviewer, batch_id=batch_id)["item"]
+
+    def review_queue(self, batch_id: str | None = None) -> dict[str, Any]:
+        """Queue counts per reason and reviewer (uncached)."""
+        return dict(self.get_fresh("/v1/review/queue", batch_id=batch_id))
+
+    def review_scores(self, queue_id: str) -> dict[str, Any]:
+        """The judges' scores of a queued candidate (asked for by the reviewer)."""
+        return dict(self.get_fresh(f"/v1/review/{quote(queue_id, safe='')}/scores"))
+
+    def review_submit(self, queue_id: str, reviewer: str, scores: dict[str, int], note: str | None) -> dict[str, Any]:
+        """Store a reviewer's scores of a queued candidate."""
+        return dict(self.post(f"/v1/review/{quote(queue_id, safe='')}/ratings",
+                              {"reviewer": reviewer, "scores": scores, "note": note or None}))
+
+    def review_enqueue(self, batch_id: str, reasons: list[str], min_uncertainty: float = 0.5) -> dict[str, Any]:
+        """Queue a batch's flagged candidates."""
+        return dict(self.post("/v1/review/enqueue", {"batch_id": batch_id, "reasons": reasons,
+                                                     "min_uncertainty": min_uncertainty}))
+
+    def review_refit(self, batch_ids: list[str]) -> dict[str, Any]:
+        """Refit the calibration and the gate's thresholds from all human ratings of the batches."""
+        return dict(self.post("/v1/review/refit", {"batch_ids": batch_ids}))
 
 
 def client() -> Client:

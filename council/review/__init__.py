@@ -6,6 +6,7 @@ One entry point for the service, the CLI and the escalation gate: :func:`enqueue
 gate thresholds from the new ratings, one action). Storage: :mod:`council.store.review_store` (migration 009).
 """
 
+from council.review.feedback import GATE_HOOK, refit
 from council.review.queue import (
     DEFAULT_DOUBLE_SHARE,
     RESERVED_RATERS,
@@ -16,7 +17,6 @@ from council.review.queue import (
     queue_status,
     submit,
 )
-from council.review.feedback import GATE_HOOK, refit
 from council.review.types import (
     REASONS,
     RISK_LEVELS,

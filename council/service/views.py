@@ -79,6 +79,7 @@ def _scope_info(p: Prepared, version: str) -> dict[str, Any]:
         "reference": p.reference,
         "judges": p.judges,
         "humans": p.humans,
+        "human_ratings": int(((p.frame["rater_kind"] == "human") & p.frame["score"].notna()).sum()),
         "raters": sorted({str(r) for r in p.frame["rater"].unique()}),
         "calibration": p.calibration,
         "data_version": version,

@@ -75,6 +75,9 @@ def render() -> None:
         st.caption(f"council_calibrated: calibration `{cal.get('calibration_id', '?')}` ({cal.get('method', '')}), "
                    f"{cal['source']}.")
     st.caption(f"Reference: **{info['reference'] or 'none'}** · judges: {', '.join(info['judges'])}")
+    if "human_ratings" in info:
+        st.caption(f"Human raters: {', '.join(info['humans']) or 'none'} · "
+                   f"{info['human_ratings']:,} human ratings")
 
     if not recs.empty:
         raters = pick_judges(sorted(recs["rater"].unique()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +19,29 @@ import pytest
 from tests.dashboard.stack import Dashboard, Stack, running_dashboard, running_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+        "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the dashboard in headless Chromium (Debian's package)")
     config.addinivalue_line("markers", "dashboard: needs the dashboard stack (service subprocess); slow")
+    config.addinivalue_line("markers", "stack_writer: changes the shared stack's data (e.g. rates a review); "
+                                       "runs after every other dashboard test")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move this directory's ``stack_writer`` tests after the others, within the slots they hold.
+
+    The other tests assert the stack as built (one batch, ``demo_human`` its only human rater); a test that adds
+    ratings must not run before them, whatever the file order.
+    """
+    here = Path(__file__).parent
+    slots = [i for i, item in enumerate(items) if here in item.path.parents]
+    ordered = sorted((items[i] for i in slots), key=lambda item: item.get_closest_marker("stack_writer") is not None)
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
 
 
 def warm(stack: Stack) -> None:
@@ -67,3 +85,21 @@ def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """``streamlit run dashboard/app.py`` against the stack."""
     with running_dashboard(stack.service.url, stack.key, tmp_path_factory.mktemp("st") / "streamlit.log") as d:
         yield d
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium under Playwright, with a fresh profile directory."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1500, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
