@@ -86,6 +86,20 @@ def clopper_pearson_upper(k: float, n: float, delta: float) -> float:
     return float(stats.beta.ppf(1.0 - delta, k + 1.0, n - k))
 
 
+def _first(n: np.ndarray, min_accepted: int) -> int:
+    big = np.flatnonzero(n >= min_accepted)
+    return int(big[0]) if len(big) else len(n)
+
+
+def _start(conf: np.ndarray, grid: np.ndarray, n: np.ndarray, level: float, min_accepted: int) -> int:
+    """Label-free start of the sequence: the threshold maximising (mean confidence − level) · √n."""
+    bins = np.searchsorted(-grid, -conf, side="left")
+    s = np.cumsum(np.bincount(bins, weights=conf, minlength=len(grid) + 1)[: len(grid)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(n >= min_accepted, (s / np.maximum(n, 1) - level) * np.sqrt(n), -np.inf)
+    return int(np.argmax(z)) if np.isfinite(z).any() else len(grid)
+
+
 def min_accepted_for(level: float, delta: float) -> int:
     """Default smallest tested set: 4 × the n at which n agreements out of n give a bound of 1 − level.
 
@@ -137,12 +151,14 @@ def fixed_sequence_threshold(
     groups: np.ndarray | None = None,
     grid: Sequence[float] | np.ndarray = DEFAULT_GRID,
     min_accepted: int | None = None,
+    start_at_margin: bool = True,
 ) -> ThresholdSelection:
     """Choose the loosest confidence threshold whose accepted items agree at ``level`` with risk ``delta``.
 
     Fixed-sequence testing as in Trust or Escalate: thresholds from the strictest to the loosest; each tests
     H0: P(disagree | confidence ≥ λ) > 1 − level with a one-sided Clopper–Pearson bound at 1 − δ; the first
-    threshold whose bound exceeds 1 − level stops the sequence. Thresholds accepting fewer than
+    threshold whose bound exceeds 1 − level stops the sequence. Where the sequence starts is decided from
+    the confidences alone (see ``start_at_margin``). Thresholds accepting fewer than
     ``min_accepted`` items are skipped (the paper's code skips sets under 30 items); this depends on the
     confidences only, never on the labels. The default, :func:`min_accepted_for`, is 4 × the smallest set
     that could pass with no disagreement at all, so that the first test has power.
@@ -155,6 +171,11 @@ def fixed_sequence_threshold(
         groups: Optional cluster of each item (the context); the bound then uses the effective sample size.
         grid: Thresholds, strictest first.
         min_accepted: Smallest accepted set a threshold is tested on (default :func:`min_accepted_for`).
+        start_at_margin: Begin the sequence at the threshold where the confidences themselves (no labels)
+            predict the widest margin, (mean confidence of the accepted − level) · √n, instead of at the
+            strictest testable one. A strict start tests a few hundred top items first, and one unlucky
+            handful of disagreements there ends the whole sequence; stricter thresholds than the start are
+            never accepted, which costs nothing since the loosest passing threshold is sought.
 
     Returns:
         :class:`ThresholdSelection` (threshold None when the strictest testable threshold already fails).
@@ -195,9 +216,11 @@ def fixed_sequence_threshold(
     conf, wrong = conf[keep], wrong[keep]
     groups = None if groups is None else np.asarray(groups)[keep]
     n, k, var = _cumulative(conf, wrong.astype(float), g, groups)
+    start = _start(conf, g, n, level, min_accepted) if start_at_margin else _first(n, min_accepted)
     tests: list[ThresholdTest] = []
     chosen: float | None = None
-    for i, lam in enumerate(g):
+    for i in range(start, len(g)):
+        lam = g[i]
         if n[i] < min_accepted:
             continue
         n_eff, k_eff = float(n[i]), float(k[i])
