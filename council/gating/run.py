@@ -19,7 +19,7 @@ from council.types import Batch, CouncilSpec, RunSummary
 from judges.types import JudgeSpec
 from protocols import Protocol
 
-__all__ = ["GatedRun", "resolve_gate", "run_gated_batch", "tier_judges"]
+__all__ = ["GatedRun", "check_gate", "resolve_gate", "run_gated_batch", "tier_judges"]
 
 
 class GatedRun(BaseModel):
@@ -75,7 +75,13 @@ def tier_judges(stored: StoredGate, council: CouncilSpec) -> list[list[JudgeSpec
     return out
 
 
-def _check_fit(stored: StoredGate, protocol: Protocol) -> None:
+def check_gate(stored: StoredGate, council: CouncilSpec, protocol: Protocol) -> None:
+    """Refuse a gate that does not fit the council (its tiers' judges) or the protocol (scale, attributes).
+
+    Raises:
+        AnalysisError: Naming ``gate`` or ``council``.
+    """
+    tier_judges(stored, council)
     gate = stored.gate
     if tuple(gate.scale) != (protocol.scale.min, protocol.scale.max):
         raise AnalysisError("gate", f"gate {stored.name!r} was fitted on the scale {tuple(gate.scale)}, protocol "
@@ -142,7 +148,7 @@ async def run_gated_batch(store: Store, batch_id: str, batch: Batch, protocol: P
     Raises:
         AnalysisError: Naming ``gate`` or ``council`` when the gate does not fit the council or protocol.
     """
-    _check_fit(stored, protocol)
+    check_gate(stored, council, protocol)
     tiers = tier_judges(stored, council)
     names = [t.name for t in stored.tiers]
     wanted = {item.id: {c.id for c in item.candidates} for item in batch.items}
