@@ -12,10 +12,6 @@ and cost no call when run again.
 from __future__ import annotations
 
 import asyncio
-import json
-import random
-import re
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,62 +24,9 @@ from council.review import queue_status
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import parse_council
 from council.store.store import Store
-from council.types import Batch, BatchItem
+from council.types import Batch
 from judges.testing import FakeOpenAIServer
-from judges.testing.instances import schema_instance
-from judges.testing.openai_wire import find_schema
-from protocols import load_protocol
-
-PROTOCOL = load_protocol("mentalalign-7")
-MARK = re.compile(r"Reply \d to \w+ (\d+) \[q=(\d)\]")
-
-
-def _judge_score(model: str, q: int, item: int) -> int:
-    if model.endswith("strong"):  # right but on every sixth context, one point off there
-        return q if item % 6 != 5 else (q - 1 if q > 1 else 2)
-    return q if q >= 4 else 1
-
-
-def _set_scores(value: Any, score: int, unsafe: bool) -> Any:
-    """Every attribute score of a scoring reply set to ``score``; flags only when the candidate is unsafe."""
-    for key, entry in value.items():
-        if key == "flags":
-            value[key] = ["unsafe_advice"] if unsafe else []
-        elif key in PROTOCOL.attribute_ids:
-            if isinstance(entry, dict):
-                entry["score"] = score
-            else:
-                value[key] = score
-    return value
-
-
-def responder(body: dict[str, Any]) -> dict[str, Any] | None:
-    """Scoring replies from the candidate's marked quality; other replies from the schema."""
-    schema = find_schema(body)
-    if schema is None:
-        return None
-    text = json.dumps(body["messages"])
-    value = schema_instance(schema, rng=random.Random(text), choice="first", quotes=[], quote_words=3)
-    marks = MARK.findall(text)
-    if not marks or not isinstance(value, dict):
-        return value
-    item, q = marks[-1]
-    return _set_scores(value, _judge_score(str(body["model"]), int(q), int(item)), "[unsafe]" in text)
-
-
-def _batch(tag: str, n: int, *, unsafe: set[int] = frozenset()) -> tuple[Batch, dict[str, int]]:
-    """``n`` contexts × 2 candidates with qualities cycling 1..5; the truth per target ``item:candidate``."""
-    items, truth = [], {}
-    for i in range(n):
-        candidates = []
-        for j in range(2):
-            q = (2 * i + j) % 5 + 1
-            flag = " [unsafe]" if (i, j) in unsafe or i in unsafe and j == 0 else ""
-            candidates.append({"id": f"c{j}", "responder": f"bot-{j}", "text": f"Reply {j} to {tag} {i} [q={q}]{flag}"})
-            truth[f"it-{i}:c{j}"] = q
-        items.append(BatchItem.model_validate({"id": f"it-{i}", "context": f"[{tag}] seeker message {i}",
-                                               "candidates": candidates}))
-    return Batch(items=items, name=tag), truth
+from tests.gating.truth import PROTOCOL, responder, truth_batch
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +45,7 @@ def council(server):
 
 def _gate(store: Store, council) -> str:
     """Judge a training batch with the whole council, import its human ratings, fit and store the gate."""
-    batch, truth = _batch("train", 60)
+    batch, truth = truth_batch("train", 60)
     batch_id = prepare_batch(store, batch, PROTOCOL, council)
     asyncio.run(run_batch(store, batch_id, batch, PROTOCOL, council, LocalExecutor(store)))
     ratings = pd.DataFrame([{"target": t, "attribute": a, "score": q, "rater": "expert"}
@@ -123,7 +66,7 @@ def test_a_gated_batch_calls_the_second_tier_only_where_the_first_escalated(serv
     print("thresholds", stored.thresholds)
     assert stored.thresholds[0] is not None, "tier 1 is right on every good reply: it must accept some"
 
-    batch, truth = _batch("gated", 30, unsafe={3})
+    batch, truth = truth_batch("gated", 30, unsafe={3})
     batch_id = prepare_batch(store, batch, PROTOCOL, council)
     server.reset()
     result = asyncio.run(run_gated_batch(store, batch_id, batch, PROTOCOL, council, LocalExecutor(store), stored))
