@@ -129,13 +129,14 @@ Unit = Callable[[BatchItem, JudgeSpec, CallTags], Awaitable[None]]
 async def run_units(store: Store, batch_id: str, batch: Batch, council: CouncilSpec, unit: Unit, *,
                     max_items_in_flight: int = 64, stop_reason: Callable[[], str | None] | None = None,
                     finish: Callable[[], None] | None = None,
-                    counts: Callable[[], dict[str, int]] | None = None) -> RunSummary:
+                    counts: Callable[[], dict[str, int]] | None = None, settle: bool = True) -> RunSummary:
     """Open a run, run ``unit`` for every (item, judge) and close the run with its status; return its summary.
 
     The shared frame of absolute and pairwise runs: items run concurrently (at most ``max_items_in_flight``),
     judges of an item concurrently within their limiters; ``finish`` runs after every unit succeeded; a
     cancel is recorded as ``cancelled``, an error as ``failed`` (and re-raised). ``counts`` gives the summary's
-    ``judgments`` and ``abstentions`` (default: the batch's attribute judgments).
+    ``judgments`` and ``abstentions`` (default: the batch's attribute judgments). ``settle=False`` leaves the
+    batch's status alone when the run completes (a gated batch runs one run per tier and settles at the end).
     """
     started = time.perf_counter()
     run_id = store.start_run(batch_id)
@@ -163,7 +164,8 @@ async def run_units(store: Store, batch_id: str, batch: Batch, council: CouncilS
         raise
     status = (stop_reason() if stop_reason else None) or status
     store.finish_run(run_id, status)
-    store.set_batch_status(batch_id, status)
+    if settle or status != "completed":
+        store.set_batch_status(batch_id, status)
     judged = counts() if counts is not None else store.judgment_counts(batch_id)
     return RunSummary(run_id=run_id, batch_id=batch_id, status=status, seconds=time.perf_counter() - started,
                       **store.run_counts(run_id), **judged)
@@ -180,13 +182,15 @@ async def run_batch(
     progress: ProgressCallback | None = None,
     max_items_in_flight: int = 64,
     stop_reason: Callable[[], str | None] | None = None,
+    settle: bool = True,
 ) -> RunSummary:
     """Judge every item with every judge of the council and store everything; return the run's summary.
 
     Items run concurrently (at most ``max_items_in_flight`` at once, which bounds memory); every judge's
     pipeline runs concurrently within its model's limiter. Writing is idempotent, so re-running a batch
     (after a crash, or to re-read it) stores each judgment once and costs no LLM call. ``stop_reason``
-    names why a run ended early (``budget_exceeded`` …) when its guard stopped paid calls.
+    names why a run ended early (``budget_exceeded`` …) when its guard stopped paid calls; ``settle`` as in
+    :func:`run_units`.
     """
     total, done = len(batch.items) * len(council.judges), 0
 
@@ -204,4 +208,4 @@ async def run_batch(
             apply_calibration_to_batch(store, batch_id, council.calibration_id)
 
     return await run_units(store, batch_id, batch, council, one, max_items_in_flight=max_items_in_flight,
-                           stop_reason=stop_reason, finish=calibrate)
+                           stop_reason=stop_reason, finish=calibrate, settle=settle)

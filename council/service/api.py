@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from council.service.gates_api import router as gates_router
 from council.service.handlers import install_handlers
 from council.service.http import Owner, call_core, valid_text
 from council.service.middleware import BodyLimit, CorrelationId
@@ -233,6 +234,7 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     app.include_router(router)
     app.include_router(views_router)
     app.include_router(review_router)
+    app.include_router(gates_router)
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationId)  # outermost: the 413 and every error body carry the id

@@ -11,9 +11,10 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from council.analysis import AnalysisError, NotFoundError, check_council_calibration
+from council.gating.decisions import gate_summary
 from council.run import JudgeExecutor, run_batch
 from council.service.egress import EgressPolicy
 from council.service.errors import Conflict, NotFound, RequestError, scrub
@@ -30,6 +31,9 @@ from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.errors import BudgetExceeded, ConfigError
 from judges.pipeline import ContextJudgment
 from protocols import Protocol, ProtocolError, list_protocols, load_protocol, parse_protocol
+
+if TYPE_CHECKING:
+    from council.escalation import StoredGate
 
 __all__ = ["BatchCancelled", "CouncilCore", "NotFound", "RequestError"]
 
@@ -142,10 +146,35 @@ class CouncilCore:
                 raise RequestError(str(e), field="pairs") from e
         return batch, protocol, council
 
+    def _gate(self, owner: str, request: BatchRequest, council: CouncilSpec, protocol: Protocol) -> StoredGate | None:
+        """The stored gate a submission names, checked against its council, protocol and mode (None: ungated)."""
+        if request.gate is None:
+            return None
+        from council.gating import resolve_gate
+        from council.gating.run import check_gate
+
+        if request.mode != "absolute":
+            raise RequestError("a gate routes absolute scores; pairwise batches cannot be gated", field="gate")
+        try:
+            stored = resolve_gate(self.store, request.gate, owner)
+        except NotFoundError as e:
+            raise RequestError(f"no gate {request.gate[:200]!r}", field="gate") from e
+        try:
+            check_gate(stored, council, protocol)
+        except AnalysisError as e:
+            raise RequestError(e.message, field=e.field) from e
+        return stored
+
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:
         """Calls and tokens the batch will need, before anything runs."""
         batch, protocol, council = self._validated(owner, request)
-        return estimate_batch(batch, protocol, council, request.pairwise_options())
+        estimate = estimate_batch(batch, protocol, council, request.pairwise_options())
+        stored = self._gate(owner, request, council, protocol)
+        if stored is None:
+            return estimate
+        first = set(stored.tiers[0].judges)
+        tier1 = council.model_copy(update={"judges": [j for j in council.judges if j.id in first], "quorum": None})
+        return estimate.model_copy(update={"calls_min": estimate_batch(batch, protocol, tier1).calls})
 
     async def submit(self, owner: str, request: BatchRequest, idempotency_key: str | None = None) -> BatchAccepted:
         """Validate, store and queue a batch; an Idempotency-Key or identical content returns the same batch."""
@@ -163,6 +192,9 @@ class CouncilCore:
         pairwise = request.pairwise_options()
         if pairwise is not None:  # absolute batches keep the options (and so the ids) they always had
             options |= pairwise.as_options()
+        stored = self._gate(owner, request, council, protocol)
+        if stored is not None:  # the exact gate version: a refit gate makes a new batch, not a changed one
+            options["gate"] = stored.gate_id
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
         created = self.store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
         if idempotency_key:
@@ -197,7 +229,15 @@ class CouncilCore:
         guard = BatchGuard(budget, spent["prompt_tokens"] + spent["completion_tokens"], spent["cost_usd"])
         self._guards[batch_id] = guard
         try:
-            if options.get("mode") == "pairwise":
+            if options.get("gate"):
+                from council.escalation import get_gate
+                from council.gating import run_gated_batch
+
+                owner = self._row(batch_id)["owner"]
+                await run_gated_batch(self.store, batch_id, batch, protocol, council, self.executor,
+                                      get_gate(self.store, options["gate"], owner), owner=owner,
+                                      progress=self._count(protocol), stop_reason=guard.stop_reason)
+            elif options.get("mode") == "pairwise":
                 from council.pairwise.run import run_pairwise_batch
 
                 pairwise = PairwiseOptions.model_validate(options["pairwise"])
@@ -316,6 +356,7 @@ class CouncilCore:
             cost_usd=progress["cost_usd"], budget=options.get("budget"),
             errors=[scrub(e) for e in ([row["error"]] if isinstance(row["error"], str) else []) + errors],
             run_status=run[0] if run else None,
+            gate=gate_summary(self.store, batch_id) if options.get("gate") else None,
             created_at=row["created_at"], updated_at=row["updated_at"])
 
     def _verdicts_total(self, batch_id: str, council: CouncilSpec, options: dict[str, Any]) -> int:

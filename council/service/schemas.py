@@ -48,6 +48,10 @@ class BatchRequest(BaseModel):
     pairs: str | int = Field("all", description="pairwise: 'all', N pairs per context, or 'reference:RESPONDER'.")
     compare: Literal["overall", "attributes"] = Field(
         "overall", description="pairwise: one overall preference per pair, or one verdict per rubric attribute.")
+    gate: str | None = Field(None, max_length=200, description=(
+        "A stored confidence gate (name: its latest version, or gate id): the council's judges run tier by tier, "
+        "later tiers only on the items earlier tiers could not accept; the rest, and every unsafe or high-risk "
+        "candidate, go to the review queue (absolute mode only)."))
 
     @field_validator("pairs", mode="before")
     @classmethod
@@ -83,6 +87,8 @@ class Estimate(BaseModel):
     prompt_tokens: int = Field(description="Estimated prompt tokens (characters / 4 of the rendered inputs).")
     max_completion_tokens: int = Field(description="Upper bound: every call hits its max_tokens.")
     max_cost_usd: float | None = Field(description="Upper bound by litellm's price map; None when unknown.")
+    calls_min: int | None = Field(None, description="Gated batches: the calls when tier 1 accepts every item "
+                                                    "(`calls` is the bound when every item escalates).")
 
 
 class BatchAccepted(BaseModel):
@@ -133,6 +139,8 @@ class BatchStatus(BaseModel):
     errors: list[str]
     run_status: str | None = Field(None, description="How the batch's latest run ended (or `running`); a "
                                                      "cancelled batch's run is `cancelled`, never `failed`.")
+    gate: dict[str, Any] | None = Field(None, description="Gated batches: coverage per tier, items sent to people "
+                                                          "by reason, predicted agreement of what was accepted.")
     created_at: datetime
     updated_at: datetime
 

@@ -373,6 +373,21 @@ def _m010_escalation_gates(db: duckdb.DuckDBPyConnection) -> None:
 
 
 
+def _m012_gate_decisions(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- A gated batch's routing (council.gating): per candidate × attribute, the tier that accepted it (decision
+    -- 'accepted', score = the calibrated answer) or 'review' (escalated past the last tier, unscored, or forced by
+    -- a risk flag: reason 'risk:<why>'); confidence is the gate's calibrated confidence at the deciding tier.
+    CREATE TABLE gate_decisions (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL,
+        attribute_id VARCHAR NOT NULL, gate_id VARCHAR NOT NULL, decision VARCHAR NOT NULL, tier VARCHAR,
+        reason VARCHAR NOT NULL, score DOUBLE, calibrated DOUBLE, confidence DOUBLE, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id, attribute_id),
+        CHECK (decision IN ('accepted', 'review')),
+        CHECK ((decision = 'accepted') = (score IS NOT NULL)));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -384,6 +399,7 @@ MIGRATIONS: list[Migration] = [
     ("008_human_pair_preferences", _m008_human_pair_preferences),
     ("009_review_queue", _m009_review_queue),
     ("010_escalation_gates", _m010_escalation_gates),
+    ("012_gate_decisions", _m012_gate_decisions),
 ]
 
 
