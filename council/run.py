@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol as TypingProtocol
 
+from council.robustness.flags import flag_batch, route_flags
 from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, BatchItem, CouncilSpec, PairwiseOptions, RunSummary, content_id
@@ -119,11 +120,13 @@ def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: Counc
     if pairwise is None:
         batch_id = content_id("b", owner, batch, protocol.content_hash, council)
         store.save_batch(batch_id, batch, protocol, council, owner=owner)
+        flag_batch(store, batch_id, batch)
         return batch_id
     pairwise.check_batch(batch)
     options = pairwise.as_options()
     batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
     store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
+    flag_batch(store, batch_id, batch)
     return batch_id
 
 
@@ -204,6 +207,7 @@ async def run_batch(
             progress(done, total, judgment)
 
     def calibrate() -> None:
+        route_flags(store, batch_id)  # suspected manipulation → human review (scores stay, beside the flag)
         if council.calibration_id:  # calibrated scores beside the raw ones
             from council.analysis import apply_calibration_to_batch
             apply_calibration_to_batch(store, batch_id, council.calibration_id)

@@ -309,6 +309,29 @@ def _m007_pairwise_verdicts(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m011_manipulation_flags(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Texts of a batch the deterministic detector (judges.injection) suspects of manipulating the judges: a
+    -- candidate (candidate_id set, target 'candidate') or an item's seeker message (candidate_id '', target
+    -- 'context'). Only flagged texts have a row. routed: how it reached human review ('review_queue' when the
+    -- review queue took it, 'pending' when none was available), NULL before the batch's run finished.
+    CREATE TABLE manipulation_flags (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, target VARCHAR NOT NULL,
+        reasons JSON NOT NULL, findings JSON NOT NULL, detector_version VARCHAR NOT NULL, routed VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id),
+        CHECK (target IN ('candidate', 'context')),
+        CHECK ((target = 'context') = (candidate_id = '')));
+    -- The council's score of every flagged candidate (its own text or its item's seeker message flagged),
+    -- reported beside the flag: flagged candidates are scored and shown, never dropped.
+    CREATE VIEW flagged_council_scores AS
+    SELECT c.*, f.target AS flagged_text, f.reasons AS flag_reasons, f.routed
+    FROM council_scores c
+    JOIN manipulation_flags f ON f.batch_id = c.batch_id AND f.item_id = c.item_id
+     AND (f.candidate_id = c.candidate_id OR f.target = 'context');
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -317,6 +340,7 @@ MIGRATIONS: list[Migration] = [
     ("005_distributions", _m005_distributions),
     ("006_confidence_views", _m006_confidence_views),
     ("007_pairwise_verdicts", _m007_pairwise_verdicts),
+    ("011_manipulation_flags", _m011_manipulation_flags),
 ]
 
 
