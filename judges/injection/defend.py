@@ -3,9 +3,9 @@
 With the defences on (the default), an untrusted text (a candidate reply, a seeker's turn) is shown to the
 judge as:
 
-1. **withheld spans** — every span the detector finds addressed to the judge (instructions, marker look-alikes,
-   score payloads, hidden markup; after a forged *closing* marker, the rest of the text) is replaced by
-   :data:`WITHHELD`, so no instruction reaches the model at all;
+1. **withheld spans** — every span the detector finds addressed to the judge (the whole sentence of an
+   instruction, marker look-alikes, score payloads, hidden markup; after a forged *closing* marker, the rest of
+   the text) is replaced by :data:`WITHHELD`, so no detected instruction reaches the model;
 2. **normalised** — invisible characters dropped, compatibility forms folded, homoglyphs inside mixed-script
    words mapped (:func:`~judges.injection.text.visible_text`), so what the judge reads is what a person sees;
 3. delimited as before (:func:`judges.prompts.delimit`: our own markers inside it neutralised).
@@ -90,8 +90,25 @@ class Shielded:
         return visible_text(text) if self.defences.normalise else text
 
 
-def _intervals(screening: Screening, length: int) -> tuple[tuple[int, int], ...]:
-    spans = sorted((f.start, length if f.to_end else f.end) for f in screening.findings if f.kind in REMOVABLE)
+_BOUNDARY = ".!?\n"
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (or line) around [start, end): an instruction's other words are the judge's business too."""
+    before = max(text.rfind(ch, 0, start) for ch in _BOUNDARY) + 1
+    while before < start and text[before].isspace():
+        before += 1
+    after = [i for ch in _BOUNDARY if (i := text.find(ch, end)) >= 0]
+    return before, (min(after) + 1 if after else len(text))
+
+
+def _intervals(screening: Screening, text: str) -> tuple[tuple[int, int], ...]:
+    length = len(text)
+    spans = sorted(
+        (a, length if f.to_end else b)
+        for f in screening.findings if f.kind in REMOVABLE
+        for a, b in [_sentence(text, f.start, f.end) if f.kind == "judge_instruction" else (f.start, f.end)]
+    )
     merged: list[list[int]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:
@@ -104,5 +121,5 @@ def _intervals(screening: Screening, length: int) -> tuple[tuple[int, int], ...]
 def shield(text: str, defences: Defences = DEFAULT_DEFENCES) -> Shielded:
     """Screen an untrusted text and prepare the judge's view of it under ``defences``."""
     screening = screen(text)
-    withheld = _intervals(screening, len(text)) if defences.withhold else ()
+    withheld = _intervals(screening, text) if defences.withhold else ()
     return Shielded(original=text, screening=screening, withheld=withheld, defences=defences)
