@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_analysis(sub)
     from council.dashboard_cli import register as register_dashboard  # council dashboard (Streamlit)
     register_dashboard(sub)
+    from council.robustness.cli import register as register_robustness  # council robustness (attack corpus)
+    register_robustness(sub)
     return parser
 
 
