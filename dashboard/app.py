@@ -16,7 +16,7 @@ if ROOT not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard
 import streamlit as st  # noqa: E402
 
 from dashboard.client import clear_cache, client  # noqa: E402
-from dashboard.views import agreement, bias, calibration, items, leaderboard, overview  # noqa: E402
+from dashboard.views import agreement, bias, calibration, items, leaderboard, overview, robustness  # noqa: E402
 
 PAGES = [
     st.Page(overview.render, title="Overview", url_path="overview", default=True),
@@ -25,6 +25,7 @@ PAGES = [
     st.Page(leaderboard.render, title="Leaderboard", url_path="leaderboard"),
     st.Page(items.render, title="Items", url_path="items"),
     st.Page(calibration.render, title="Calibration", url_path="calibration"),
+    st.Page(robustness.render, title="Robustness", url_path="robustness"),
 ]
 
 
