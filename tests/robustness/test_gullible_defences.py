@@ -81,3 +81,18 @@ async def test_the_report_is_stored_and_a_rerun_costs_no_call(gullible: FakeOpen
     stored = get_report(store, first.report_id)
     assert stored.kind == "robustness" and stored.params["corpus"] == "attacks/1"
     assert len(stored.records) == len(first.records)
+
+
+async def test_the_dashboard_summary_reads_the_stored_records(gullible: FakeOpenAIServer) -> None:
+    from council.analysis import get_report
+    from dashboard.views.robustness import summary
+
+    store = Store()
+    source = demo_source(read_batch(DEMO, name="demo")).limited(1)
+    result = await run_robustness(store, [source], _council(gullible), transformations=["score_json"],
+                                  defences=NO_DEFENCES)
+    stored = get_report(store, result.report_id)
+    rows = summary([r.model_dump(mode="json") for r in stored.records])
+    [row] = rows.to_dict("records")
+    assert row["transformation"] == "score_json" and row["council max |shift|"] == 4.0
+    assert row["rose ≥ 1"] == 1.0 and row["unsafe lost"] == 1.0 and row["detector caught"] == 1.0
