@@ -189,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_dashboard(sub)
     from council.cli_gating import register as register_gating  # council gate fit / list
     register_gating(sub, default_db())
+    from council.robustness.cli import register as register_robustness  # council robustness (attack corpus)
+    register_robustness(sub)
     return parser
 
 

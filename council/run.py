@@ -11,13 +11,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol as TypingProtocol
 
+from council.robustness.flags import flag_batch, route_flags
 from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, BatchItem, CouncilSpec, PairwiseOptions, RunSummary, content_id
+from judges.agents.pairwise import pairwise_agent
 from judges.client.gate import CallGate
 from judges.client.limits import LimiterFactory, local_limiter_factory
 from judges.client.model import CallGuard, ModelClient, RetryPolicy
 from judges.client.records import CallLedger, CallTags
+from judges.injection import Defences
 from judges.pairwise_pipeline import PairToJudge, PairwiseContextJudgment, PairwisePipeline
 from judges.pipeline import ContextJudgment, JudgePipeline, gather_in_order
 from judges.types import Candidate, Context, JudgeSpec
@@ -49,14 +52,17 @@ class LocalExecutor:
     def __init__(self, ledger: CallLedger | None, *, limiter_factory: LimiterFactory | None = None,
                  retry: RetryPolicy | None = None, guard: CallGuard | None = None,
                  pipeline: JudgePipeline | None = None,
-                 gate_factory: Callable[[JudgeSpec], CallGate] | None = None) -> None:
+                 gate_factory: Callable[[JudgeSpec], CallGate] | None = None,
+                 defences: Defences | None = None) -> None:
+        """Judge in this process; ``defences`` (default: all on) apply unless a ``pipeline`` is given."""
         self.ledger = ledger
         self.gate_factory = gate_factory
         self.limiter_factory = limiter_factory or local_limiter_factory()
         self.retry = retry or RetryPolicy()
         self.guard = guard
-        self.pipeline = pipeline or JudgePipeline()
-        self.pairwise = PairwisePipeline(upstream=self.pipeline)
+        self.pipeline = pipeline or (JudgePipeline.defended(defences) if defences is not None else JudgePipeline())
+        self.pairwise = PairwisePipeline(upstream=self.pipeline, compare=pairwise_agent(defences=defences)) \
+            if defences is not None else PairwisePipeline(upstream=self.pipeline)
         self._clients: dict[str, ModelClient] = {}
         self._one_context: dict[str, asyncio.Lock] = {}
 
@@ -114,11 +120,13 @@ def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: Counc
     if pairwise is None:
         batch_id = content_id("b", owner, batch, protocol.content_hash, council)
         store.save_batch(batch_id, batch, protocol, council, owner=owner)
+        flag_batch(store, batch_id, batch)
         return batch_id
     pairwise.check_batch(batch)
     options = pairwise.as_options()
     batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
     store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
+    flag_batch(store, batch_id, batch)
     return batch_id
 
 
@@ -203,6 +211,7 @@ async def run_batch(
             progress(done, total, judgment)
 
     def calibrate() -> None:
+        route_flags(store, batch_id)  # suspected manipulation → human review (scores stay, beside the flag)
         if council.calibration_id:  # calibrated scores beside the raw ones
             from council.analysis import apply_calibration_to_batch
             apply_calibration_to_batch(store, batch_id, council.calibration_id)

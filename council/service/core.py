@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from council.analysis import AnalysisError, NotFoundError, check_council_calibration
 from council.gating.decisions import gate_summary
+from council.robustness.flags import flag_batch
 from council.run import JudgeExecutor, run_batch
 from council.service.egress import EgressPolicy
 from council.service.errors import Conflict, NotFound, RequestError, scrub
@@ -197,6 +198,8 @@ class CouncilCore:
             options["gate"] = stored.gate_id
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
         created = self.store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
+        if created:  # suspected manipulation flagged now; routed to review when the run finishes
+            flag_batch(self.store, batch_id, batch)
         if idempotency_key:
             with self.store.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO idempotency_keys VALUES (?, ?, ?, ?, now())",

@@ -373,6 +373,29 @@ def _m010_escalation_gates(db: duckdb.DuckDBPyConnection) -> None:
 
 
 
+def _m011_manipulation_flags(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Texts of a batch the deterministic detector (judges.injection) suspects of manipulating the judges: a
+    -- candidate (candidate_id set, target 'candidate') or an item's seeker message (candidate_id '', target
+    -- 'context'). Only flagged texts have a row. routed: how it reached human review ('review_queue' when the
+    -- review queue took it, 'pending' when none was available), NULL before the batch's run finished.
+    CREATE TABLE manipulation_flags (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, target VARCHAR NOT NULL,
+        reasons JSON NOT NULL, findings JSON NOT NULL, detector_version VARCHAR NOT NULL, routed VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id),
+        CHECK (target IN ('candidate', 'context')),
+        CHECK ((target = 'context') = (candidate_id = '')));
+    -- The council's score of every flagged candidate (its own text or its item's seeker message flagged),
+    -- reported beside the flag: flagged candidates are scored and shown, never dropped.
+    CREATE VIEW flagged_council_scores AS
+    SELECT c.*, f.target AS flagged_text, f.reasons AS flag_reasons, f.routed
+    FROM council_scores c
+    JOIN manipulation_flags f ON f.batch_id = c.batch_id AND f.item_id = c.item_id
+     AND (f.candidate_id = c.candidate_id OR f.target = 'context');
+    """)
+
+
 def _m012_gate_decisions(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("""
     -- A gated batch's routing (council.gating): per candidate × attribute, the tier that accepted it (decision
@@ -399,6 +422,7 @@ MIGRATIONS: list[Migration] = [
     ("008_human_pair_preferences", _m008_human_pair_preferences),
     ("009_review_queue", _m009_review_queue),
     ("010_escalation_gates", _m010_escalation_gates),
+    ("011_manipulation_flags", _m011_manipulation_flags),
     ("012_gate_decisions", _m012_gate_decisions),
 ]
 
