@@ -211,9 +211,10 @@ class Core:
         """See :meth:`CouncilCore.cancel`."""
         return await self.core.cancel(owner, batch_id)
 
-    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int) -> Any:
+    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int,
+                              absolute_batch: str | None = None) -> Any:
         """See :meth:`CouncilCore.pairwise_report` (bootstraps in a worker thread)."""
-        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed)
+        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed, absolute_batch)
 
     async def protocols(self, owner: str) -> list[ProtocolSummary]:
         """Shipped and own protocols."""

@@ -150,6 +150,7 @@ def test_leaderboard_of_a_pairwise_batch_shows_the_planted_order_and_the_judges(
     at = page("leaderboard", scope=f"batch · demo-pairwise · {env.pairwise_batch_id}")
     assert not at.exception, at.exception
     shown = texts(at)
+    assert not at.error, [e.value for e in at.error]
     assert "Pairwise order** (best first): " + " › ".join(PLANTED_ORDER) in shown
     for expected in ("Absolute ranking", "Pairwise ranking", "Kendall τ-b", "Judges in pairwise comparisons",
                      "**fake-a**: position consistency", "self-preference", "family fake-a: demo:empathic",
@@ -165,5 +166,6 @@ def test_leaderboard_of_the_absolute_batch_shows_its_pairwise_twin_beside(env: S
     at = page("leaderboard", scope=f"batch · demo · {env.batch_id}")
     assert not at.exception, at.exception
     shown = texts(at)
+    assert not at.error, [e.value for e in at.error]
     assert "Pairwise ranking beside the absolute one" in shown and env.pairwise_batch_id in shown
     assert " › ".join(PLANTED_ORDER) in shown and "Judges in pairwise comparisons" in shown
