@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from council.analysis.errors import AnalysisError
@@ -112,9 +114,9 @@ def _subset(batch: Batch, wanted: dict[str, set[str]]) -> Batch | None:
     return batch.model_copy(update={"items": items}) if items else None
 
 
-def _review_items(frame, detail_of: Callable[[str], str]) -> list[QueueItem]:  # type: ignore[no-untyped-def]
+def _review_items(frame: pd.DataFrame, detail_of: Callable[[str], str]) -> list[QueueItem]:
     """One queue entry per (candidate, reason) of the items routed to people, with the attributes concerned."""
-    grouped: dict[tuple[str, str, str], list] = defaultdict(list)
+    grouped: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for row in frame[frame["decision"] == "review"].itertuples():
         kind = str(row.reason)
         reason = ("unsafe" if "unsafe" in kind else "risk") if kind.startswith("risk:") else (
@@ -171,8 +173,7 @@ async def run_gated_batch(store: Store, batch_id: str, batch: Batch, protocol: P
                                 judged_tiers=t + 1, force_review=flags)
                 return GatedRun(gate_id=stored.gate_id, runs=runs, candidates_per_tier=per_tier,
                                 summary=partial.summary, queued=None)
-        if t == 0:
-            flags = _risk_flags(store, batch, batch_id)
+        flags = _risk_flags(store, batch, batch_id)  # again after each tier: its upstream agents may see risk
         routing = route(stored.gate, ratings_frame(store, batch_id=batch_id, owner=owner), judged_tiers=t + 1,
                         force_review=flags)
         awaiting = routing.frame[routing.frame["decision"] == "awaiting"]
