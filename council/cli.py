@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from council.batchfile import read_batch
+from council.cli_common import default_db
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import load_council
 from council.store.store import Store
@@ -27,11 +27,6 @@ from protocols import ProtocolError, load_protocol
 __all__ = ["main"]
 
 DEMO_BATCH = Path(__file__).resolve().parents[1] / "examples" / "demo_batch.jsonl"
-
-
-def default_db() -> str:
-    """The store file: ``$COUNCIL_DB`` or ``.council/council.duckdb`` in the working directory."""
-    return os.environ.get("COUNCIL_DB", str(Path(".council") / "council.duckdb"))
 
 
 def _local_judges(council: CouncilSpec) -> list[str]:
@@ -111,7 +106,15 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
     batch = batch or read_batch(args.file)
     store = Store(args.db)
     try:
-        if pairwise is not None:
+        if getattr(args, "gate", None):
+            if pairwise is not None:
+                raise ConfigError("--gate: a gate routes absolute scores; pairwise batches cannot be gated")
+            from council.cli_gating import judge_gated
+
+            with _unit_progress(console, f"judging {batch.n_candidates} candidates tier by tier",
+                                len(batch.items) * len(council.judges)) as advance:
+                summary = asyncio.run(judge_gated(console, store, batch, args.protocol, council, args.gate, advance))
+        elif pairwise is not None:
             summary = asyncio.run(_judge_pairs(console, store, batch, args.protocol, council, pairwise))
         else:
             summary = asyncio.run(_judge(console, store, batch, args.protocol, council))
@@ -166,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pairwise: 'all' (default), N pairs per context, or 'reference:RESPONDER'")
     run.add_argument("--compare", choices=["overall", "attributes"], default="overall",
                      help="pairwise: one overall preference (default) or one verdict per rubric attribute")
+    run.add_argument("--gate", help="a stored confidence gate (name or id; see `council gate`): the council's "
+                                    "tiers judge in turn, the rest goes to the review queue")
     run.set_defaults(func=_cmd_run)
 
     local = sub.add_parser("local", help="manage the embedded llama.cpp judges")
@@ -178,8 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     register_service(sub)
     from council.cli_analysis import register as register_analysis  # ratings, agreement, calibrate ...
     register_analysis(sub)
+    from council.cli_pairwise import register as register_pairwise  # council pairwise-report
+    register_pairwise(sub)
     from council.dashboard_cli import register as register_dashboard  # council dashboard (Streamlit)
     register_dashboard(sub)
+    from council.cli_gating import register as register_gating  # council gate fit / list
+    register_gating(sub, default_db())
+    from council.robustness.cli import register as register_robustness  # council robustness (attack corpus)
+    register_robustness(sub)
     return parser
 
 

@@ -10,25 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from council.cli import default_db
-from council.store.store import Store
+from council.cli_common import default_db, open_store
 
 __all__ = ["register"]
 
 OWNER = "local"
-
-
-@contextmanager
-def _store(args: argparse.Namespace) -> Iterator[Store]:
-    store = Store(args.db)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 # ------------------------------------------------------------------ command handlers
@@ -38,7 +27,7 @@ def _cmd_import_mentalalign(args: argparse.Namespace) -> int:
     from council.analysis import import_mentalalign_dataset
     from council.analysis.render import print_import
 
-    with _store(args) as store:
+    with open_store(args) as store:
         rec = import_mentalalign_dataset(store, args.dir, paper_compatible=args.paper_compatible, owner=OWNER)
     print_import(rec, args.json)
     return 0
@@ -67,7 +56,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if not sep:
             raise AnalysisError("family", f"expected RATER=FAMILY, got {item!r}")
         families[rater] = fam
-    with _store(args) as store:
+    with open_store(args) as store:
         rec = import_ratings_file(
             store,
             args.file,
@@ -94,7 +83,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
     from council.analysis.render import print_records
 
     bootstrap = {"n_boot": args.bootstrap, "seed": args.seed} if args.bootstrap else None
-    with _store(args) as store:
+    with open_store(args) as store:
         report_id, records = run_agreement(
             store,
             dataset=args.dataset,
@@ -115,7 +104,7 @@ def _cmd_bias(args: argparse.Namespace) -> int:
     from council.analysis import run_bias
     from council.analysis.render import dump_json, flat_record, fmt
 
-    with _store(args) as store:
+    with open_store(args) as store:
         report_id, records = run_bias(
             store,
             dataset=args.dataset,
@@ -140,7 +129,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from council.analysis import fit_and_store_calibration, get_calibration
     from council.analysis.render import cv_json, dump_json, print_cv
 
-    with _store(args) as store:
+    with open_store(args) as store:
         cid, cv = fit_and_store_calibration(
             store,
             dataset=args.dataset,
@@ -164,7 +153,7 @@ def _cmd_calibrations(args: argparse.Namespace) -> int:
     from council.analysis import AnalysisError, apply_calibration_to_batch, get_calibration, list_calibrations
     from council.analysis.render import cv_json, dump_json, fmt, print_cv
 
-    with _store(args) as store:
+    with open_store(args) as store:
         if args.action == "list":
             infos = list_calibrations(store, OWNER)
             if args.json:
@@ -199,7 +188,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
     from council.analysis import AnalysisError, get_report, list_reports
     from council.analysis.render import print_records
 
-    with _store(args) as store:
+    with open_store(args) as store:
         if args.action == "list":
             for i in list_reports(store, OWNER):
                 print(
@@ -272,11 +261,17 @@ def _register_ratings(sub: Any) -> None:
     imp.add_argument(
         "--paper-compatible", action="store_true", help="report counts keeping every value as given"
     )
+    from council.cli_pairwise_human import register_import  # ratings import-pairwise
+
+    register_import(rsub)
 
 
 def register(sub: Any) -> None:
     """Add the analysis commands to the ``council`` parser's subparsers."""
     _register_ratings(sub)
+    from council.cli_pairwise_human import register as register_pairwise_human  # pairwise-agreement
+
+    register_pairwise_human(sub)
     ag = _add(sub, "agreement", _cmd_agreement, "agreement of judges and council with the human reference")
     _common(ag)
     ag.add_argument("--level", choices=["item", "system", "both"], default="item")

@@ -11,13 +11,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol as TypingProtocol
 
+from council.robustness.flags import flag_batch, route_flags
 from council.spec import check_scoring
 from council.store.store import Store
 from council.types import Batch, BatchItem, CouncilSpec, PairwiseOptions, RunSummary, content_id
+from judges.agents.pairwise import pairwise_agent
 from judges.client.gate import CallGate
 from judges.client.limits import LimiterFactory, local_limiter_factory
 from judges.client.model import CallGuard, ModelClient, RetryPolicy
 from judges.client.records import CallLedger, CallTags
+from judges.injection import Defences
 from judges.pairwise_pipeline import PairToJudge, PairwiseContextJudgment, PairwisePipeline
 from judges.pipeline import ContextJudgment, JudgePipeline, gather_in_order
 from judges.types import Candidate, Context, JudgeSpec
@@ -49,14 +52,17 @@ class LocalExecutor:
     def __init__(self, ledger: CallLedger | None, *, limiter_factory: LimiterFactory | None = None,
                  retry: RetryPolicy | None = None, guard: CallGuard | None = None,
                  pipeline: JudgePipeline | None = None,
-                 gate_factory: Callable[[JudgeSpec], CallGate] | None = None) -> None:
+                 gate_factory: Callable[[JudgeSpec], CallGate] | None = None,
+                 defences: Defences | None = None) -> None:
+        """Judge in this process; ``defences`` (default: all on) apply unless a ``pipeline`` is given."""
         self.ledger = ledger
         self.gate_factory = gate_factory
         self.limiter_factory = limiter_factory or local_limiter_factory()
         self.retry = retry or RetryPolicy()
         self.guard = guard
-        self.pipeline = pipeline or JudgePipeline()
-        self.pairwise = PairwisePipeline(upstream=self.pipeline)
+        self.pipeline = pipeline or (JudgePipeline.defended(defences) if defences is not None else JudgePipeline())
+        self.pairwise = PairwisePipeline(upstream=self.pipeline, compare=pairwise_agent(defences=defences)) \
+            if defences is not None else PairwisePipeline(upstream=self.pipeline)
         self._clients: dict[str, ModelClient] = {}
         self._one_context: dict[str, asyncio.Lock] = {}
 
@@ -114,11 +120,13 @@ def prepare_batch(store: Store, batch: Batch, protocol: Protocol, council: Counc
     if pairwise is None:
         batch_id = content_id("b", owner, batch, protocol.content_hash, council)
         store.save_batch(batch_id, batch, protocol, council, owner=owner)
+        flag_batch(store, batch_id, batch)
         return batch_id
     pairwise.check_batch(batch)
     options = pairwise.as_options()
     batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
     store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
+    flag_batch(store, batch_id, batch)
     return batch_id
 
 
@@ -129,13 +137,14 @@ Unit = Callable[[BatchItem, JudgeSpec, CallTags], Awaitable[None]]
 async def run_units(store: Store, batch_id: str, batch: Batch, council: CouncilSpec, unit: Unit, *,
                     max_items_in_flight: int = 64, stop_reason: Callable[[], str | None] | None = None,
                     finish: Callable[[], None] | None = None,
-                    counts: Callable[[], dict[str, int]] | None = None) -> RunSummary:
+                    counts: Callable[[], dict[str, int]] | None = None, settle: bool = True) -> RunSummary:
     """Open a run, run ``unit`` for every (item, judge) and close the run with its status; return its summary.
 
     The shared frame of absolute and pairwise runs: items run concurrently (at most ``max_items_in_flight``),
     judges of an item concurrently within their limiters; ``finish`` runs after every unit succeeded; a
     cancel is recorded as ``cancelled``, an error as ``failed`` (and re-raised). ``counts`` gives the summary's
-    ``judgments`` and ``abstentions`` (default: the batch's attribute judgments).
+    ``judgments`` and ``abstentions`` (default: the batch's attribute judgments). ``settle=False`` leaves the
+    batch's status alone when the run completes (a gated batch runs one run per tier and settles at the end).
     """
     started = time.perf_counter()
     run_id = store.start_run(batch_id)
@@ -163,7 +172,8 @@ async def run_units(store: Store, batch_id: str, batch: Batch, council: CouncilS
         raise
     status = (stop_reason() if stop_reason else None) or status
     store.finish_run(run_id, status)
-    store.set_batch_status(batch_id, status)
+    if settle or status != "completed":
+        store.set_batch_status(batch_id, status)
     judged = counts() if counts is not None else store.judgment_counts(batch_id)
     return RunSummary(run_id=run_id, batch_id=batch_id, status=status, seconds=time.perf_counter() - started,
                       **store.run_counts(run_id), **judged)
@@ -180,13 +190,15 @@ async def run_batch(
     progress: ProgressCallback | None = None,
     max_items_in_flight: int = 64,
     stop_reason: Callable[[], str | None] | None = None,
+    settle: bool = True,
 ) -> RunSummary:
     """Judge every item with every judge of the council and store everything; return the run's summary.
 
     Items run concurrently (at most ``max_items_in_flight`` at once, which bounds memory); every judge's
     pipeline runs concurrently within its model's limiter. Writing is idempotent, so re-running a batch
     (after a crash, or to re-read it) stores each judgment once and costs no LLM call. ``stop_reason``
-    names why a run ended early (``budget_exceeded`` …) when its guard stopped paid calls.
+    names why a run ended early (``budget_exceeded`` …) when its guard stopped paid calls; ``settle`` as in
+    :func:`run_units`.
     """
     total, done = len(batch.items) * len(council.judges), 0
 
@@ -199,9 +211,10 @@ async def run_batch(
             progress(done, total, judgment)
 
     def calibrate() -> None:
+        route_flags(store, batch_id)  # suspected manipulation → human review (scores stay, beside the flag)
         if council.calibration_id:  # calibrated scores beside the raw ones
             from council.analysis import apply_calibration_to_batch
             apply_calibration_to_batch(store, batch_id, council.calibration_id)
 
     return await run_units(store, batch_id, batch, council, one, max_items_in_flight=max_items_in_flight,
-                           stop_reason=stop_reason, finish=calibrate)
+                           stop_reason=stop_reason, finish=calibrate, settle=settle)

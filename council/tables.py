@@ -75,6 +75,25 @@ def print_batch_tables(console: Console, store: Store, batch_id: str, council: C
     if judges_df["confidence"].notna().any() or council_df["confidence"].notna().any():
         console.print("(c .61): confidence = 1 − normalised entropy of the judge's distribution over the scale "
                       "points (council: mean over its scoring judges); fractional scores are expected values.")
+    print_flagged(console, store, batch_id)
+
+
+def print_flagged(console: Console, store: Store, batch_id: str) -> None:
+    """The batch's candidates suspected of manipulating the judges, with their council mean beside the flag."""
+    from council.robustness.flags import flagged_scores
+
+    flagged = flagged_scores(store, batch_id)
+    if flagged.empty:
+        return
+    table = Table(title="Suspected manipulation (scored, reported beside the flag, routed to human review)",
+                  title_justify="left")
+    for col in ("item / candidate", "flagged text", "reasons", "council mean per attribute", "review"):
+        table.add_column(col)
+    for (item, cand), g in flagged.groupby(["item_id", "candidate_id"], sort=True):
+        means = ", ".join(f"{a} {_fmt(m)}" for a, m in zip(g.attribute_id, g["mean"], strict=True))
+        table.add_row(f"{item} / {cand}", str(g.flagged_text.iloc[0]), ", ".join(g.flag_reasons.iloc[0]), means,
+                      str(g.routed.iloc[0] or "not yet"))
+    console.print(table)
 
 
 def print_run_line(console: Console, summary: RunSummary) -> None:

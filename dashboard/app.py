@@ -16,7 +16,16 @@ if ROOT not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard
 import streamlit as st  # noqa: E402
 
 from dashboard.client import clear_cache, client  # noqa: E402
-from dashboard.views import agreement, bias, calibration, items, leaderboard, overview, review  # noqa: E402
+from dashboard.views import (  # noqa: E402
+    agreement,
+    bias,
+    calibration,
+    items,
+    leaderboard,
+    overview,
+    review,
+    robustness,
+)
 
 PAGES = [
     st.Page(overview.render, title="Overview", url_path="overview", default=True),
@@ -26,6 +35,7 @@ PAGES = [
     st.Page(items.render, title="Items", url_path="items"),
     st.Page(calibration.render, title="Calibration", url_path="calibration"),
     st.Page(review.render, title="Review", url_path="review"),
+    st.Page(robustness.render, title="Robustness", url_path="robustness"),
 ]
 
 

@@ -67,12 +67,15 @@ def histogram(df: pd.DataFrame) -> alt.Chart:
         color="rater:N", tooltip=["rater", "score", "n", alt.Tooltip("share:Q", format=".1%")])
 
 
-def ranking(df: pd.DataFrame) -> alt.Chart:
-    """Responders by mean score with bootstrap CIs, best on top (``responder, rank, mean, ci_low, ci_high``)."""
+def ranking(df: pd.DataFrame, value: str = "mean", title: str = "mean score (95% CI)") -> alt.Chart:
+    """Responders by ``value`` with bootstrap CIs, best on top (``responder, rank, <value>, ci_low, ci_high``).
+
+    The absolute leaderboard draws ``mean``; the pairwise one ``strength`` (Bradley–Terry log-strength).
+    """
     order = df.sort_values("rank")["responder"].tolist()
+    tooltip = ["rank", "responder", alt.Tooltip(f"{value}:Q", format=".3f"), alt.Tooltip("ci_low:Q", format=".3f"),
+               alt.Tooltip("ci_high:Q", format=".3f")]
     base = alt.Chart(df).encode(y=alt.Y("responder:N", sort=order, title=None))
-    return (base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="mean score (95% CI)",
-                                                         scale=alt.Scale(zero=False)), x2="ci_high:Q")
-            + base.mark_point(filled=True, size=70).encode(
-                x="mean:Q", tooltip=["rank", "responder", alt.Tooltip("mean:Q", format=".3f"),
-                                     alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]))
+    return (base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=title, scale=alt.Scale(zero=False)),
+                                                 x2="ci_high:Q")
+            + base.mark_point(filled=True, size=70).encode(x=f"{value}:Q", tooltip=tooltip))

@@ -119,6 +119,12 @@ class Client:
         """Responders ranked with cluster-bootstrap CIs."""
         return dict(self.get("/v1/views/leaderboard", rater=rater, n_boot=n_boot, seed=seed, **scope))
 
+    def pairwise(self, batch_id: str, absolute_batch: str | None = None, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, Any]:
+        """A pairwise batch's report: BT leaderboards, judges' position and self-preference, τ vs absolute."""
+        return dict(self.get(f"/v1/batches/{quote(batch_id, safe='')}/pairwise", absolute_batch=absolute_batch,
+                             n_boot=n_boot, seed=seed))
+
     def items(self, scope: dict[str, str]) -> dict[str, Any]:
         """Items with disagreement and risk."""
         return dict(self.get("/v1/views/items", **scope))

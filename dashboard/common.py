@@ -52,10 +52,11 @@ def fail(e: Exception) -> None:
     st.stop()
 
 
-def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True) -> Scope:
+def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True, pairwise: bool = False) -> Scope:
     """Sidebar choice of a dataset or batch; stops the page when none exists.
 
     The first dataset is the default, unless the URL names one (``?dataset=NAME`` or ``?batch_id=ID``).
+    Pairwise batches (no scores to agree on) are offered only to pages that draw them (``pairwise``).
     """
     try:
         ov = c.overview()
@@ -66,7 +67,7 @@ def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True) -> S
         options.update({f"dataset · {d['name']}": {"dataset": d["name"]} for d in ov["datasets"]})
     if batches:
         options.update({f"batch · {b['name']} · {b['batch_id']}": {"batch_id": b["batch_id"]}
-                        for b in ov["batches"]})
+                        for b in ov["batches"] if pairwise or b.get("mode") != "pairwise"})
     if not options:
         st.info("Nothing to show yet: import ratings (`council ratings import-mentalalign`, or the Calibration "
                 "page) or submit a batch (`POST /v1/batches`).")

@@ -16,6 +16,7 @@ from judges.agents.scoring import ScoringAgent, ScoringInput, scoring_agent
 from judges.agents.tom import ToMAgent, ToMInput, tom_agent
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
+from judges.injection import Defences
 from judges.types import (
     AttributeScore,
     Candidate,
@@ -100,6 +101,12 @@ class JudgePipeline:
     tom: ToMAgent = field(default_factory=tom_agent)
     domain: DomainAgent = field(default_factory=domain_agent)
     scoring: ScoringAgent = field(default_factory=scoring_agent)
+
+    @classmethod
+    def defended(cls, defences: Defences) -> JudgePipeline:
+        """The shipped agents with these text defences (:mod:`judges.injection.defend`; on by default)."""
+        return cls(tom=tom_agent(defences=defences), domain=domain_agent(defences=defences),
+                   scoring=scoring_agent(defences=defences))
 
     async def upstream(self, client: ModelClient, context: Context, protocol: Protocol, tags: CallTags) -> Upstream:
         """ToM then domain for one (judge, context): run once and shared by every candidate (or pair) of it.

@@ -102,7 +102,7 @@ class ReportInfo(_Frozen):
 
     report_id: str
     owner: str
-    kind: Literal["agreement", "bias"]
+    kind: Literal["agreement", "bias", "robustness"]
     dataset: str | None = None
     batch_id: str | None = None
     params: dict[str, Any] = Field(

@@ -10,7 +10,7 @@ without a planned pair (one candidate, or no candidate of the reference responde
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from typing import Protocol as TypingProtocol
 
@@ -25,7 +25,7 @@ from judges.pipeline import ContextJudgment
 from judges.types import Candidate, Context, JudgeSpec
 from protocols import Protocol
 
-__all__ = ["PairwiseExecutor", "pair_verdicts", "planned_presentations", "run_pairwise_batch"]
+__all__ = ["PairwiseExecutor", "pair_verdicts", "planned_presentations", "planned_verdicts", "run_pairwise_batch"]
 
 
 class PairwiseExecutor(TypingProtocol):
@@ -42,6 +42,23 @@ def planned_presentations(item: BatchItem, options: PairwiseOptions) -> list[Pai
     """Both orders of every pair the ``pairs`` option plans for this context (AB then BA per pair)."""
     planned = plan_pairs(item.id, [(c.id, c.responder) for c in item.candidates], options.pairs, seed=options.seed)
     return [PairToJudge(first=p.first, second=p.second, order=p.order) for p in ordered_pairs(planned)]
+
+
+def planned_verdicts(items: Iterable[tuple[str, Sequence[tuple[str, str]]]], council: CouncilSpec,
+                     options: PairwiseOptions, n_attributes: int) -> int:
+    """Verdict rows a complete run stores: per context, 2 orders × planned pairs × attributes × each judge's samples.
+
+    Args:
+        items: (item_id, [(candidate_id, responder), ...]) per context, candidates in the context's order.
+        council: The batch's council (its judges' ``samples``).
+        options: The batch's pairwise options.
+        n_attributes: Attributes each call compares on (1 for ``overall``).
+
+    """
+    samples = sum(j.samples for j in council.judges)
+    presentations = sum(2 * len(plan_pairs(item_id, cands, options.pairs, seed=options.seed))
+                        for item_id, cands in items)
+    return presentations * n_attributes * samples
 
 
 def pair_verdicts(item: BatchItem, judgment: PairwiseContextJudgment, attributes: list[str]) -> list[PairVerdict]:
@@ -70,12 +87,6 @@ def pair_verdicts(item: BatchItem, judgment: PairwiseContextJudgment, attributes
                 abstention=None if v.verdict is not None else (v.abstention or "invalid_output"),
                 detail=v.detail or None))
     return out
-
-
-def _verdict_counts(store: Store, batch_id: str) -> dict[str, int]:
-    row = store.query("SELECT count(*) AS n, count(abstention) AS a FROM pairwise_verdicts WHERE batch_id = ?",
-                      [batch_id]).iloc[0]
-    return {"judgments": int(row["n"]), "abstentions": int(row["a"])}
 
 
 async def run_pairwise_batch(
@@ -117,4 +128,4 @@ async def run_pairwise_batch(
             progress(done, total, judgment)
 
     return await run_units(store, batch_id, batch, council, one, max_items_in_flight=max_items_in_flight,
-                           stop_reason=stop_reason, counts=lambda: _verdict_counts(store, batch_id))
+                           stop_reason=stop_reason, counts=lambda: store.verdict_counts(batch_id))

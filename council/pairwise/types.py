@@ -161,6 +161,7 @@ class RankingAgreement(_Frozen):
     statistic: str = Field("kendall_tau_b", description="scipy.stats.kendalltau, variant 'b' (ties corrected).")
     ranking: str = Field(description="Name of the ranking compared, e.g. 'pairwise_bt'.")
     reference: str = Field(description="Name of the reference ranking, e.g. 'absolute_mean', 'human_pairwise_bt'.")
+    attribute: str | None = Field(None, description="The pairwise attribute ranked, when the caller names it.")
     value: float
     ci_low: float
     ci_high: float

@@ -3,7 +3,7 @@
 The calibration is refitted by :func:`council.analysis.fit_and_store_calibration` on every human rating of
 the batch (imported or from the review queue) and stored as the next version of ``review-<batch>-<method>``.
 The gate's thresholds belong to :mod:`council.escalation`; its refit is called through the hook
-:data:`GATE_HOOK` (``council.escalation.refit_gate(store, *, owner, batch_id, calibration_id)``) when that
+:data:`GATE_HOOK` (``council.gating.refit_gate(store, *, owner, batch_id, calibration_id)``) when that
 module provides it, and reported as ``not_configured`` — never as done — when it does not.
 """
 
@@ -21,7 +21,7 @@ from council.store.store import Store
 
 __all__ = ["GATE_HOOK", "refit"]
 
-GATE_HOOK = ("council.escalation", "refit_gate")
+GATE_HOOK = ("council.gating", "refit_gate")
 """Module and function the gate refit is delegated to; its absence is reported, not hidden."""
 
 

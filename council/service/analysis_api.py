@@ -26,8 +26,8 @@ from council.analysis import (
 )
 from council.ratings import Columns
 from council.service.errors import RequestError
-from council.service.limits import Limits, check_bootstrap, check_ratings_upload
-from council.service.schemas import AgreementRequest, CalibrationRequest, RatingsUpload
+from council.service.limits import Limits, check_bootstrap, check_import_content, check_ratings_upload
+from council.service.schemas import AgreementRequest, CalibrationRequest, PairwiseUpload, RatingsUpload
 from council.store.store import Store
 
 __all__ = ["AnalysisService"]
@@ -120,3 +120,23 @@ class AnalysisService:
         record = await asyncio.to_thread(apply_calibration_to_batch, self.store, batch_id, calibration_id,
                                          owner=owner)
         return record.model_dump(mode="json")
+
+    async def import_pairwise(self, owner: str, batch_id: str, body: PairwiseUpload) -> dict[str, Any]:
+        """Import human pairwise preferences onto one of this owner's batches; returns the import record."""
+        from council.pairwise.human_import import import_human_pairs
+
+        check_import_content(body.content, self.limits)
+        record = await asyncio.to_thread(import_human_pairs, self.store, body.content.encode(), batch_id=batch_id,
+                                         fmt=body.format, rater=body.rater, owner=owner)
+        return record.model_dump(mode="json")
+
+    async def human_pairwise(self, owner: str, batch_id: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """A pairwise batch against its human preferences: τ of the BT rankings, pair agreement, the ceiling."""
+        from council.pairwise.human import human_pairwise_agreement
+        from council.stats.types import BootstrapSpec
+
+        if not 10 <= n_boot <= self.limits.max_bootstrap:
+            raise RequestError(f"n_boot: between 10 and {self.limits.max_bootstrap}", field="n_boot")
+        result = await asyncio.to_thread(human_pairwise_agreement, self.store, batch_id, owner=owner,
+                                         spec=BootstrapSpec(n_boot=n_boot, seed=seed))
+        return result.model_dump(mode="json")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from council.service.gates_api import router as gates_router
 from council.service.handlers import install_handlers
 from council.service.http import Owner, call_core, valid_text
 from council.service.middleware import BodyLimit, CorrelationId
@@ -24,6 +25,7 @@ from council.service.schemas import (
     BatchStatus,
     CalibrationRequest,
     Estimate,
+    PairwiseUpload,
     ProtocolSummary,
     RatingsUpload,
 )
@@ -96,9 +98,17 @@ async def batch_results(request: Request, batch_id: str, owner: Owner,
 @router.get("/v1/batches/{batch_id}/pairwise", tags=["batches"])
 async def batch_pairwise(request: Request, batch_id: str, owner: Owner,
                          n_boot: Annotated[int, Query(ge=10)] = 1000,
-                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0) -> dict[str, Any]:
-    """A pairwise batch's Bradley–Terry leaderboards with cluster-bootstrap CIs and each judge's position rates."""
-    return await call_core(request, "pairwise_report", owner, batch_id, n_boot, seed)
+                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+                         absolute_batch: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    """A pairwise batch's report, every statistic with a cluster-bootstrap CI over contexts.
+
+    Bradley–Terry leaderboards (strength, rank interval, separability of neighbours); per judge position
+    consistency, first-position preference, self-preference (families from the council spec and the items'
+    `meta.responder_families`; who is skipped is listed) and length preference; Kendall τ of the pairwise
+    ranking against the absolute ranking of `absolute_batch`, or by default of your newest absolute batch
+    with exactly the same item ids (`absolute.absolute_batch` says which; `chosen: none` when there is none).
+    """
+    return await call_core(request, "pairwise_report", owner, batch_id, n_boot, seed, absolute_batch)
 
 
 @router.post("/v1/batches/{batch_id}/cancel", response_model=BatchStatus, tags=["batches"])
@@ -130,6 +140,27 @@ async def import_ratings(request: Request, body: RatingsUpload, owner: Owner) ->
     Answers the import report: per rater × attribute, what was kept, out of scale, blank, non-numeric.
     """
     return await _analysis_call(request, "import_ratings", owner, body)
+
+
+@router.post("/v1/batches/{batch_id}/pairwise/human", status_code=201, tags=["ratings"])
+async def import_human_pairwise(request: Request, batch_id: str, body: PairwiseUpload, owner: Owner) -> dict[str, Any]:
+    """Import human pairwise preferences (CSV/JSONL) onto one of your batches.
+
+    Rows: item_id, candidate_a/candidate_b (or responder_a/responder_b), preference A|B|tie, attribute, rater.
+    Importing a (rater, attribute) again replaces its earlier preferences; errors are 422 naming the field and rows.
+    """
+    return await _analysis_call(request, "import_pairwise", owner, batch_id, body)
+
+
+@router.get("/v1/batches/{batch_id}/pairwise/human", tags=["agreement"])
+async def human_pairwise(request: Request, batch_id: str, owner: Owner,
+                         n_boot: Annotated[int, Query(ge=10)] = 1000,
+                         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0) -> dict[str, Any]:
+    """A pairwise batch against its human preferences, each statistic with a cluster-bootstrap CI over contexts.
+
+    Kendall τ of the BT rankings, pair agreement per judge and council, and the human–human ceiling.
+    """
+    return await _analysis_call(request, "human_pairwise", owner, batch_id, n_boot, seed)
 
 
 @router.get("/v1/datasets", tags=["ratings"])
@@ -203,6 +234,7 @@ def make_api(core: Any, api_keys: dict[str, str], max_body_bytes: int) -> FastAP
     app.include_router(router)
     app.include_router(views_router)
     app.include_router(review_router)
+    app.include_router(gates_router)
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationId)  # outermost: the 413 and every error body carry the id

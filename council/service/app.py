@@ -22,6 +22,7 @@ from council.service.config import ServiceArgs, ensure_local_key, load_api_keys
 from council.service.core import CouncilCore
 from council.service.egress import EgressPolicy
 from council.service.errors import ErrorAnswer, answer_for
+from council.service.gates_service import GatesService
 from council.service.metrics import CouncilMetrics, scrape_cluster
 from council.service.remote import ExitBatcher, RemoteGate
 from council.service.review_service import ReviewService
@@ -137,6 +138,7 @@ class Core:
         self.analysis = AnalysisService(self.store, limits)
         self.views = ViewsService(self.store)
         self.review = ReviewService(self.store)
+        self.gates = GatesService(self.store)
         self.core = CouncilCore(self.store, ServeExecutor(self.store), councils, limits=limits,
                                 max_items_in_flight=self.settings.max_items_in_flight, metrics=self.metrics,
                                 egress=EgressPolicy(self.settings.allowed_api_bases,
@@ -209,9 +211,10 @@ class Core:
         """See :meth:`CouncilCore.cancel`."""
         return await self.core.cancel(owner, batch_id)
 
-    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int) -> Any:
+    async def pairwise_report(self, owner: str, batch_id: str, n_boot: int, seed: int,
+                              absolute_batch: str | None = None) -> Any:
         """See :meth:`CouncilCore.pairwise_report` (bootstraps in a worker thread)."""
-        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed)
+        return await asyncio.to_thread(self.core.pairwise_report, owner, batch_id, n_boot, seed, absolute_batch)
 
     async def protocols(self, owner: str) -> list[ProtocolSummary]:
         """Shipped and own protocols."""
@@ -237,6 +240,12 @@ class Core:
             raise ValueError(f"unknown review method {method!r}")
         return await getattr(self.review, method)(owner, *args)
 
+    async def gates_call(self, method: str, owner: str, *args: Any) -> Any:
+        """Confidence gates (see :class:`GatesService`)."""
+        if method not in GATE_METHODS:
+            raise ValueError(f"unknown gates method {method!r}")
+        return await getattr(self.gates, method)(owner, *args)
+
     async def enter(self, cache_key: str, tags: CallTags, limits: Any, estimated_tokens: int) -> Any:
         """Admit a judge replica's call: cached reply, or budget check + a slot of the shared limits."""
         return await self.core.enter(cache_key, tags, limits, estimated_tokens)
@@ -252,10 +261,12 @@ class Core:
 
 ROUTE_METHODS = frozenset({"health", "metrics_text", "submit", "estimate", "status", "list_batches", "results",
                            "cancel", "pairwise_report", "protocols", "add_protocol", "analysis_call", "views_call",
-                           "review_call"})
+                           "review_call", "gates_call"})
 """The Core methods the ingress may call through :meth:`Core.call`."""
 REVIEW_METHODS = frozenset({"enqueue", "next", "ratings", "queue", "scores", "refit"})
 """The :class:`ReviewService` methods :meth:`Core.review_call` forwards to."""
+GATE_METHODS = frozenset({"fit", "list", "get"})
+"""The :class:`GatesService` methods :meth:`Core.gates_call` forwards to."""
 
 
 def _named_judges(councils: dict[str, Any]) -> frozenset[str]:

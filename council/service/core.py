@@ -11,9 +11,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from council.analysis import AnalysisError, NotFoundError, check_council_calibration
+from council.gating.decisions import gate_summary
+from council.robustness.flags import flag_batch
 from council.run import JudgeExecutor, run_batch
 from council.service.egress import EgressPolicy
 from council.service.errors import Conflict, NotFound, RequestError, scrub
@@ -30,6 +32,9 @@ from judges.client.records import CachedReply, CallRecord, CallTags
 from judges.errors import BudgetExceeded, ConfigError
 from judges.pipeline import ContextJudgment
 from protocols import Protocol, ProtocolError, list_protocols, load_protocol, parse_protocol
+
+if TYPE_CHECKING:
+    from council.escalation import StoredGate
 
 __all__ = ["BatchCancelled", "CouncilCore", "NotFound", "RequestError"]
 
@@ -58,6 +63,7 @@ class CouncilCore:
         self.limits = LimiterState()
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._guards: dict[str, BatchGuard] = {}
+        self._verdict_totals: dict[str, int] = {}
         self._cancelled: set[str] = set()
         """Batches whose cancel was acknowledged (or is under way): no call of theirs is admitted again."""
 
@@ -141,10 +147,35 @@ class CouncilCore:
                 raise RequestError(str(e), field="pairs") from e
         return batch, protocol, council
 
+    def _gate(self, owner: str, request: BatchRequest, council: CouncilSpec, protocol: Protocol) -> StoredGate | None:
+        """The stored gate a submission names, checked against its council, protocol and mode (None: ungated)."""
+        if request.gate is None:
+            return None
+        from council.gating import resolve_gate
+        from council.gating.run import check_gate
+
+        if request.mode != "absolute":
+            raise RequestError("a gate routes absolute scores; pairwise batches cannot be gated", field="gate")
+        try:
+            stored = resolve_gate(self.store, request.gate, owner)
+        except NotFoundError as e:
+            raise RequestError(f"no gate {request.gate[:200]!r}", field="gate") from e
+        try:
+            check_gate(stored, council, protocol)
+        except AnalysisError as e:
+            raise RequestError(e.message, field=e.field) from e
+        return stored
+
     def estimate(self, owner: str, request: BatchRequest) -> Estimate:
         """Calls and tokens the batch will need, before anything runs."""
         batch, protocol, council = self._validated(owner, request)
-        return estimate_batch(batch, protocol, council, request.pairwise_options())
+        estimate = estimate_batch(batch, protocol, council, request.pairwise_options())
+        stored = self._gate(owner, request, council, protocol)
+        if stored is None:
+            return estimate
+        first = set(stored.tiers[0].judges)
+        tier1 = council.model_copy(update={"judges": [j for j in council.judges if j.id in first], "quorum": None})
+        return estimate.model_copy(update={"calls_min": estimate_batch(batch, protocol, tier1).calls})
 
     async def submit(self, owner: str, request: BatchRequest, idempotency_key: str | None = None) -> BatchAccepted:
         """Validate, store and queue a batch; an Idempotency-Key or identical content returns the same batch."""
@@ -162,8 +193,13 @@ class CouncilCore:
         pairwise = request.pairwise_options()
         if pairwise is not None:  # absolute batches keep the options (and so the ids) they always had
             options |= pairwise.as_options()
+        stored = self._gate(owner, request, council, protocol)
+        if stored is not None:  # the exact gate version: a refit gate makes a new batch, not a changed one
+            options["gate"] = stored.gate_id
         batch_id = content_id("b", owner, batch, protocol.content_hash, council, options)
         created = self.store.save_batch(batch_id, batch, protocol, council, owner=owner, options=options)
+        if created:  # suspected manipulation flagged now; routed to review when the run finishes
+            flag_batch(self.store, batch_id, batch)
         if idempotency_key:
             with self.store.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO idempotency_keys VALUES (?, ?, ?, ?, now())",
@@ -196,12 +232,23 @@ class CouncilCore:
         guard = BatchGuard(budget, spent["prompt_tokens"] + spent["completion_tokens"], spent["cost_usd"])
         self._guards[batch_id] = guard
         try:
-            if options.get("mode") == "pairwise":
+            if options.get("gate"):
+                from council.escalation import get_gate
+                from council.gating import run_gated_batch
+
+                owner = self._row(batch_id)["owner"]
+                await run_gated_batch(self.store, batch_id, batch, protocol, council, self.executor,
+                                      get_gate(self.store, options["gate"], owner), owner=owner,
+                                      progress=self._count(protocol), stop_reason=guard.stop_reason)
+            elif options.get("mode") == "pairwise":
                 from council.pairwise.run import run_pairwise_batch
 
+                pairwise = PairwiseOptions.model_validate(options["pairwise"])
                 await run_pairwise_batch(self.store, batch_id, batch, protocol, council, self.executor,  # type: ignore[arg-type]
-                                         PairwiseOptions.model_validate(options["pairwise"]),
-                                         max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason)
+                                         pairwise, max_items_in_flight=self.max_items_in_flight,
+                                         stop_reason=guard.stop_reason,
+                                         progress=self._count_verdicts(batch, pairwise.attributes(
+                                             protocol.attribute_ids)))
             else:
                 await run_batch(self.store, batch_id, batch, protocol, council, self.executor,
                                 max_items_in_flight=self.max_items_in_flight, stop_reason=guard.stop_reason,
@@ -232,6 +279,20 @@ class CouncilCore:
             for candidate in judgment.candidates:
                 for score in candidate.attribute_scores(protocol):
                     self.metrics.judgment(judgment.judge_id, score.abstention)
+
+        return count
+
+    def _count_verdicts(self, batch: Batch, attributes: list[str]) -> Callable[[int, int, Any], None] | None:
+        """The pairwise run's progress callback: one metrics count per verdict row it stores."""
+        if self.metrics is None:
+            return None
+        from council.pairwise.run import pair_verdicts
+
+        items = {item.id: item for item in batch.items}
+
+        def count(_done: int, _total: int, judgment: Any) -> None:
+            for verdict in pair_verdicts(items[judgment.context_id], judgment, attributes):
+                self.metrics.verdict(judgment.judge_id, verdict.abstention)
 
         return count
 
@@ -273,12 +334,14 @@ class CouncilCore:
         row = self._row(batch_id, owner)
         council = CouncilSpec.model_validate(json.loads(row["council"]))
         progress = self.store.batch_progress(batch_id)
-        counts = self.store.judgment_counts(batch_id)
-        reasons = self.store.query("SELECT abstention, count(*) AS n FROM judgments WHERE batch_id = ? AND "
-                                   "score IS NULL GROUP BY ALL", [batch_id])
+        options = json.loads(row["options"] or "{}")
+        pairwise = options.get("mode") == "pairwise"
+        counts = self.store.verdict_counts(batch_id) if pairwise else self.store.judgment_counts(batch_id)
+        missing = "pairwise_verdicts WHERE verdict IS NULL" if pairwise else "judgments WHERE score IS NULL"
+        reasons = self.store.query(f"SELECT abstention, count(*) AS n FROM {missing} AND batch_id = ? GROUP BY ALL",
+                                   [batch_id])
         errors = self.store.query("SELECT DISTINCT error FROM (SELECT error FROM llm_calls WHERE batch_id = ? AND "
                                   "error IS NOT NULL LIMIT 20)", [batch_id]).error.tolist()
-        options = json.loads(row["options"] or "{}")
         run = self.store.query("SELECT status FROM runs WHERE batch_id = ? ORDER BY started_at DESC LIMIT 1",
                                [batch_id]).status.tolist()
         return BatchStatus(
@@ -291,10 +354,29 @@ class CouncilCore:
             judgments=counts["judgments"], abstentions=counts["abstentions"],
             abstentions_by_reason=dict(zip(reasons.abstention, reasons.n.astype(int), strict=True)),
             prompt_tokens=progress["prompt_tokens"], completion_tokens=progress["completion_tokens"],
+            mode="pairwise" if pairwise else "absolute",
+            verdicts_total=self._verdicts_total(batch_id, council, options) if pairwise else None,
             cost_usd=progress["cost_usd"], budget=options.get("budget"),
             errors=[scrub(e) for e in ([row["error"]] if isinstance(row["error"], str) else []) + errors],
             run_status=run[0] if run else None,
+            gate=gate_summary(self.store, batch_id) if options.get("gate") else None,
             created_at=row["created_at"], updated_at=row["updated_at"])
+
+    def _verdicts_total(self, batch_id: str, council: CouncilSpec, options: dict[str, Any]) -> int:
+        """Verdict rows a pairwise batch stores when complete (computed once per batch: batches never change)."""
+        if batch_id not in self._verdict_totals:
+            from council.pairwise.run import planned_verdicts
+
+            pairwise = PairwiseOptions.model_validate(options["pairwise"])
+            cands = self.store.query("SELECT item_id, candidate_id, responder FROM candidates WHERE batch_id = ? "
+                                     "ORDER BY item_id, position", [batch_id])
+            items = [(str(i), list(zip(g.candidate_id, g.responder, strict=True)))
+                     for i, g in cands.groupby("item_id", sort=False)]
+            protocol = self.store.query("SELECT count(*) AS n FROM protocol_attributes WHERE protocol_hash = "
+                                        "(SELECT protocol_hash FROM batches WHERE batch_id = ?)", [batch_id]).n[0]
+            n_attributes = 1 if pairwise.compare == "overall" else int(protocol)
+            self._verdict_totals[batch_id] = planned_verdicts(items, council, pairwise, n_attributes)
+        return self._verdict_totals[batch_id]
 
     def list_batches(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:
         """This owner's batches, newest first (at most ``limit``)."""
@@ -316,14 +398,22 @@ class CouncilCore:
         self._row(batch_id, owner)
         return results_page(self.store, batch_id, fmt, traces, page, offset)
 
-    def pairwise_report(self, owner: str, batch_id: str, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-        """A pairwise batch's Bradley–Terry leaderboards (cluster-bootstrap CIs) and judges' position rates.
+    def pairwise_report(self, owner: str, batch_id: str, n_boot: int = 1000, seed: int = 0,
+                        absolute_batch: str | None = None) -> dict[str, Any]:
+        """A pairwise batch's report: leaderboards, judges' biases, τ against the absolute ranking (all with CIs).
+
+        Bradley–Terry leaderboards; per judge position consistency, first-position, self and length
+        preferences; Kendall τ against the absolute ranking of the same items.
+
+        ``absolute_batch`` names the absolute batch to compare with; without it the owner's newest absolute
+        batch with exactly the same item ids is used, and the report says which (or that there is none).
 
         Raises:
-            RequestError: The batch is not a pairwise one, it has no complete pair yet, or ``n_boot`` is out of
-                bounds (at most the service's ``max_bootstrap``).
+            NotFound: ``absolute_batch`` is not one of this owner's batches (field ``absolute_batch``).
+            RequestError: The batch is not a pairwise one, it has no complete pair yet, ``absolute_batch`` is not
+                an absolute batch sharing an item, or ``n_boot`` is out of bounds (at most ``max_bootstrap``).
         """
-        from council.pairwise.report import pairwise_report
+        from council.pairwise.report import AbsoluteBatchError, pairwise_report
         from council.stats.types import BootstrapSpec
 
         row = self._row(batch_id, owner)
@@ -331,8 +421,16 @@ class CouncilCore:
             raise RequestError("not a pairwise batch (submit it with mode: pairwise)", field="batch_id")
         if not 10 <= n_boot <= self.request_limits.max_bootstrap:
             raise RequestError(f"n_boot: between 10 and {self.request_limits.max_bootstrap}", field="n_boot")
+        if absolute_batch is not None:
+            try:
+                self._row(absolute_batch, owner)
+            except NotFound as e:
+                raise NotFound(f"no batch {absolute_batch[:200]!r}", field="absolute_batch") from e
         try:
-            report = pairwise_report(self.store, batch_id, BootstrapSpec(n_boot=n_boot, seed=seed))
+            report = pairwise_report(self.store, batch_id, BootstrapSpec(n_boot=n_boot, seed=seed),
+                                     absolute_batch=absolute_batch)
+        except AbsoluteBatchError as e:
+            raise RequestError(str(e), field="absolute_batch") from e
         except ValueError as e:
             raise RequestError(str(e), field="batch_id") from e
         return report.model_dump(mode="json")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from council.service.errors import RequestError
 
-__all__ = ["Limits", "check_batch", "check_protocol_document", "check_ratings_upload"]
+__all__ = ["Limits", "check_batch", "check_import_content", "check_protocol_document", "check_ratings_upload"]
 
 
 class Limits(BaseModel):
@@ -166,6 +166,16 @@ def check_ratings_upload(body: Any, limits: Limits) -> None:
         value = getattr(body, name)
         if value is not None and len(value) > limits.max_import_columns:
             raise _too_many(name, len(value), limits.max_import_columns, "entries")
+
+
+def check_import_content(content: str, limits: Limits) -> None:
+    """Bytes and lines of an uploaded file's text (e.g. human pairwise preferences), before it is parsed."""
+    size = len(content.encode())
+    if size > limits.max_import_bytes:
+        raise RequestError(f"content: {size} bytes, at most {limits.max_import_bytes}", field="content", status=413)
+    rows = content.count("\n") + 1
+    if rows > limits.max_import_rows + 1:  # + the header line
+        raise _too_many("content", rows, limits.max_import_rows, "lines")
 
 
 def check_bootstrap(bootstrap: Mapping[str, Any] | None, limits: Limits) -> None:

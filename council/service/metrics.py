@@ -1,4 +1,4 @@
-"""Prometheus metrics: our counters (calls, cache hits, abstentions) beside Ray Serve's own.
+"""Prometheus metrics: our counters (calls, cache hits, judgments, pairwise verdicts) beside Ray Serve's own.
 
 Counters are Ray metrics, so every replica's values reach Ray's per-node metrics agent; the ingress's
 ``/metrics`` gathers the Prometheus text of every alive node (Ray Serve's request metrics included).
@@ -33,6 +33,9 @@ class CouncilMetrics:
                               tag_keys=("judge",))
         self.judgments = Counter("council_judgments", description="Attribute judgments stored, by outcome "
                                  "(scored or the abstention reason).", tag_keys=("judge", "outcome"))
+        self.verdicts = Counter("council_pair_verdicts", description="Pairwise verdicts stored (one per "
+                                "presentation, sample and attribute), by outcome (verdict or the abstention "
+                                "reason).", tag_keys=("judge", "outcome"))
 
     def label(self, judge_id: str, named: bool = True) -> str:
         """The judge label: a named council's judge id, else ``inline``."""
@@ -50,6 +53,10 @@ class CouncilMetrics:
     def judgment(self, judge_id: str, abstention: str | None, named: bool = True) -> None:
         """Count one stored attribute judgment."""
         self.judgments.inc(1, tags={"judge": self.label(judge_id, named), "outcome": abstention or "scored"})
+
+    def verdict(self, judge_id: str, abstention: str | None, named: bool = True) -> None:
+        """Count one stored pairwise verdict (``abstention``: its reason, None for a verdict)."""
+        self.verdicts.inc(1, tags={"judge": self.label(judge_id, named), "outcome": abstention or "verdict"})
 
 
 async def scrape_cluster(timeout_s: float = 5.0) -> str:

@@ -48,6 +48,10 @@ class BatchRequest(BaseModel):
     pairs: str | int = Field("all", description="pairwise: 'all', N pairs per context, or 'reference:RESPONDER'.")
     compare: Literal["overall", "attributes"] = Field(
         "overall", description="pairwise: one overall preference per pair, or one verdict per rubric attribute.")
+    gate: str | None = Field(None, max_length=200, description=(
+        "A stored confidence gate (name: its latest version, or gate id): the council's judges run tier by tier, "
+        "later tiers only on the items earlier tiers could not accept; the rest, and every unsafe or high-risk "
+        "candidate, go to the review queue (absolute mode only)."))
 
     @field_validator("pairs", mode="before")
     @classmethod
@@ -83,6 +87,8 @@ class Estimate(BaseModel):
     prompt_tokens: int = Field(description="Estimated prompt tokens (characters / 4 of the rendered inputs).")
     max_completion_tokens: int = Field(description="Upper bound: every call hits its max_tokens.")
     max_cost_usd: float | None = Field(description="Upper bound by litellm's price map; None when unknown.")
+    calls_min: int | None = Field(None, description="Gated batches: the calls when tier 1 accepts every item "
+                                                    "(`calls` is the bound when every item escalates).")
 
 
 class BatchAccepted(BaseModel):
@@ -118,8 +124,13 @@ class BatchStatus(BaseModel):
     council: str
     judges: list[str]
     progress: Progress
-    judgments: int
-    abstentions: int
+    mode: Literal["absolute", "pairwise"] = Field("absolute", description="How the batch judges its candidates.")
+    judgments: int = Field(description="Attribute judgments stored (abstentions included); in a pairwise batch, "
+                                       "pairwise verdict rows (presentation × sample × attribute).")
+    verdicts_total: int | None = Field(None, description="Pairwise batches: verdict rows a complete run stores "
+                                                         "(2 orders × planned pairs × attributes × samples per "
+                                                         "judge); None for absolute batches.")
+    abstentions: int = Field(description="Judgments (pairwise: verdicts) without a score (verdict), any reason.")
     abstentions_by_reason: dict[str, int]
     prompt_tokens: int
     completion_tokens: int
@@ -128,6 +139,8 @@ class BatchStatus(BaseModel):
     errors: list[str]
     run_status: str | None = Field(None, description="How the batch's latest run ended (or `running`); a "
                                                      "cancelled batch's run is `cancelled`, never `failed`.")
+    gate: dict[str, Any] | None = Field(None, description="Gated batches: coverage per tier, items sent to people "
+                                                          "by reason, predicted agreement of what was accepted.")
     created_at: datetime
     updated_at: datetime
 
@@ -165,6 +178,19 @@ class RatingsUpload(BaseModel):
     families: dict[str, str] | None = Field(None, description="rater → model family.")
     protocol: str | None = Field(None, description="Protocol giving a new dataset its scale and attributes.")
     description: str = Field("", max_length=2000)
+
+
+class PairwiseUpload(BaseModel):
+    """Human pairwise preferences on a batch's candidates, as a CSV or JSONL file's text (see the README)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "format": "csv", "content": "item_id,candidate_a,candidate_b,preference,rater\ni1,a,b,A,alice\n"}]})
+
+    format: Literal["csv", "jsonl"] = Field(description="Format of `content`.")
+    content: str = Field(min_length=1, description="The file's text: item_id, candidate_a and candidate_b (or "
+                                                   "responder_a and responder_b), preference A|B|tie, optional "
+                                                   "attribute ('overall' default) and rater.")
+    rater: str | None = Field(None, max_length=200, description="Constant rater id (overrides a rater column).")
 
 
 class Bootstrap(BaseModel):

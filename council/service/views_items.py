@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from council.analysis import NotFoundError
+from council.store.pairwise_store import BATCH_MODE_SQL
 from council.store.store import Store
 
 __all__ = ["RISK_LEVELS", "batch_item", "batch_items", "overview", "records"]
@@ -40,15 +41,21 @@ def _owned_batch(store: Store, owner: str, batch_id: str) -> dict[str, Any]:
 
 
 def overview(store: Store, owner: str) -> dict[str, Any]:
-    """Batches (status, progress, tokens, cost, council members, abstention rate per judge) and datasets.
+    """Batches (status, mode, progress, tokens, cost, council members, abstention rate per judge) and datasets.
+
+    ``items_key`` (md5 of the sorted item ids) is equal for batches over the same items, e.g. the absolute and
+    pairwise batches of one file.
 
     A dataset's "abstention" per rater is the share of its cells that hold no usable score (blank or out
     of the scale), the nearest thing to an abstention that imported ratings have.
     """
     batches = store.query(
-        """
+        f"""
         SELECT batch_id, name, status, protocol_id, council_id, council, n_items, n_candidates, calibration_id,
-               created_at, updated_at FROM batches WHERE owner = ? ORDER BY created_at DESC""",
+               created_at, updated_at, {BATCH_MODE_SQL} AS mode,
+               (SELECT md5(string_agg(item_id, chr(31) ORDER BY item_id)) FROM items i
+                WHERE i.batch_id = b.batch_id) AS items_key
+        FROM batches b WHERE owner = ? ORDER BY created_at DESC""",
         [owner],
     )
     spend = store.query(
@@ -62,7 +69,9 @@ def overview(store: Store, owner: str) -> dict[str, Any]:
     )
     done = store.query(
         """
-        SELECT batch_id, count(DISTINCT (item_id, judge_id)) AS units_done FROM agent_outputs
+        SELECT batch_id, count(DISTINCT (item_id, judge_id)) AS units_done FROM (
+            SELECT batch_id, item_id, judge_id FROM agent_outputs UNION ALL
+            SELECT batch_id, item_id, judge_id FROM pairwise_verdicts)
         WHERE batch_id IN (SELECT batch_id FROM batches WHERE owner = ?) GROUP BY batch_id""",
         [owner],
     )

@@ -309,6 +309,24 @@ def _m007_pairwise_verdicts(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m008_human_pair_preferences(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- A human's preference between two candidates of one context of a batch, per attribute ('overall' or a
+    -- rubric attribute id). preference 'A' prefers candidate_a, 'B' candidate_b (the file's columns, not a display
+    -- order). Scoped by owner and batch like ratings; one row per (rater, attribute, unordered pair): candidate_a
+    -- is stored as given, and the importer refuses a file naming the same unordered pair twice. Importing a
+    -- (rater, attribute) again replaces its earlier rows on the batch, nothing else.
+    CREATE TABLE human_pair_preferences (
+        owner VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, attribute VARCHAR NOT NULL,
+        rater VARCHAR NOT NULL, candidate_a VARCHAR NOT NULL, candidate_b VARCHAR NOT NULL,
+        responder_a VARCHAR NOT NULL, responder_b VARCHAR NOT NULL, preference VARCHAR NOT NULL,
+        source VARCHAR NOT NULL, import_id VARCHAR NOT NULL, seq BIGINT NOT NULL, imported_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (owner, batch_id, item_id, attribute, rater, candidate_a, candidate_b),
+        CHECK (preference IN ('A', 'B', 'tie')),
+        CHECK (candidate_a <> candidate_b));
+    """)
+
+
 def _m009_review_queue(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("""
     -- The human review queue (council.review): one entry per (owner, batch, item, candidate), whatever the number
@@ -335,6 +353,64 @@ def _m009_review_queue(db: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _m010_escalation_gates(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Versioned confidence gates (council.escalation): version counts up per (owner, name), like calibrations.
+    -- target: criterion / k / level / risk; tiers: [{name, judges}] in escalation order; thresholds: per tier the
+    -- chosen threshold and its fixed-sequence evidence; parameters: the whole gate (calibrators, confidence
+    -- models, thresholds) as JSON; training: what it was fitted on.
+    CREATE TABLE escalation_gates (
+        gate_id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL,
+        criterion VARCHAR NOT NULL, k INTEGER NOT NULL, level DOUBLE NOT NULL, risk DOUBLE NOT NULL,
+        tiers JSON NOT NULL, thresholds JSON NOT NULL, parameters JSON NOT NULL, training JSON NOT NULL,
+        dataset VARCHAR, batch_id VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (owner, name, version),
+        CHECK (criterion IN ('exact', 'within_k')),
+        CHECK (level > 0 AND level < 1),
+        CHECK (risk > 0 AND risk < 1));
+    """)
+
+
+
+
+def _m011_manipulation_flags(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- Texts of a batch the deterministic detector (judges.injection) suspects of manipulating the judges: a
+    -- candidate (candidate_id set, target 'candidate') or an item's seeker message (candidate_id '', target
+    -- 'context'). Only flagged texts have a row. routed: how it reached human review ('review_queue' when the
+    -- review queue took it, 'pending' when none was available), NULL before the batch's run finished.
+    CREATE TABLE manipulation_flags (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, target VARCHAR NOT NULL,
+        reasons JSON NOT NULL, findings JSON NOT NULL, detector_version VARCHAR NOT NULL, routed VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id),
+        CHECK (target IN ('candidate', 'context')),
+        CHECK ((target = 'context') = (candidate_id = '')));
+    -- The council's score of every flagged candidate (its own text or its item's seeker message flagged),
+    -- reported beside the flag: flagged candidates are scored and shown, never dropped.
+    CREATE VIEW flagged_council_scores AS
+    SELECT c.*, f.target AS flagged_text, f.reasons AS flag_reasons, f.routed
+    FROM council_scores c
+    JOIN manipulation_flags f ON f.batch_id = c.batch_id AND f.item_id = c.item_id
+     AND (f.candidate_id = c.candidate_id OR f.target = 'context');
+    """)
+
+
+def _m012_gate_decisions(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("""
+    -- A gated batch's routing (council.gating): per candidate × attribute, the tier that accepted it (decision
+    -- 'accepted', score = the calibrated answer) or 'review' (escalated past the last tier, unscored, or forced by
+    -- a risk flag: reason 'risk:<why>'); confidence is the gate's calibrated confidence at the deciding tier.
+    CREATE TABLE gate_decisions (
+        batch_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL,
+        attribute_id VARCHAR NOT NULL, gate_id VARCHAR NOT NULL, decision VARCHAR NOT NULL, tier VARCHAR,
+        reason VARCHAR NOT NULL, score DOUBLE, calibrated DOUBLE, confidence DOUBLE, created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (batch_id, item_id, candidate_id, attribute_id),
+        CHECK (decision IN ('accepted', 'review')),
+        CHECK ((decision = 'accepted') = (score IS NOT NULL)));
+    """)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_core_tables", _m001_core),
     ("002_score_views", _m002_score_views),
@@ -343,7 +419,11 @@ MIGRATIONS: list[Migration] = [
     ("005_distributions", _m005_distributions),
     ("006_confidence_views", _m006_confidence_views),
     ("007_pairwise_verdicts", _m007_pairwise_verdicts),
+    ("008_human_pair_preferences", _m008_human_pair_preferences),
     ("009_review_queue", _m009_review_queue),
+    ("010_escalation_gates", _m010_escalation_gates),
+    ("011_manipulation_flags", _m011_manipulation_flags),
+    ("012_gate_decisions", _m012_gate_decisions),
 ]
 
 

@@ -17,7 +17,8 @@ from council.store.writer import Rows
 if TYPE_CHECKING:
     from council.pairwise.types import PairVerdict
 
-__all__ = ["PAIR_VERDICT_COLUMNS", "PAIR_VERDICTS_SQL", "pair_verdict_rows"]
+__all__ = ["ABSOLUTE_SCORES_SQL", "BATCH_MODE_SQL", "LATEST_MATCHING_ABSOLUTE_SQL", "PAIR_VERDICT_COLUMNS",
+           "PAIR_VERDICTS_SQL", "VERDICT_COUNTS_SQL", "pair_verdict_rows"]
 
 PAIR_VERDICT_COLUMNS: tuple[str, ...] = (
     "batch_id", "item_id", "judge_id", "attribute", "first_candidate", "second_candidate", "pair_order", "sample",
@@ -39,6 +40,32 @@ ORDER BY v.item_id, v.judge_id, v.attribute, v.first_candidate, v.second_candida
 """
 """A batch's verdicts as the tidy frame of :mod:`council.pairwise.frames`, plus the candidates' lengths in
 characters (NULL when the candidate is not stored)."""
+
+
+BATCH_MODE_SQL = "coalesce(json_extract_string(options, '$.mode'), 'absolute')"
+"""SQL expression of a ``batches`` row's mode: ``pairwise`` or ``absolute`` (absolute batches store no mode)."""
+
+LATEST_MATCHING_ABSOLUTE_SQL = f"""
+WITH mine AS (SELECT list(item_id ORDER BY item_id) AS ids FROM items WHERE batch_id = $1)
+SELECT b.batch_id FROM batches b
+WHERE b.owner = $2 AND b.batch_id <> $1 AND {BATCH_MODE_SQL} = 'absolute'
+  AND (SELECT list(item_id ORDER BY item_id) FROM items i WHERE i.batch_id = b.batch_id) = (SELECT ids FROM mine)
+ORDER BY b.created_at DESC, b.batch_id LIMIT 1
+"""
+"""The newest absolute batch of the owner whose item ids are exactly the given batch's (parameters ``$1`` = batch,
+``$2`` = owner)."""
+
+ABSOLUTE_SCORES_SQL = """
+SELECT j.item_id, c.responder, j.attribute_id AS attribute, j.score
+FROM judgments j JOIN candidates c USING (batch_id, item_id, candidate_id)
+WHERE j.batch_id = ? AND j.score IS NOT NULL
+"""
+"""An absolute batch's scored judgments (every judge, attribute and sample) with the candidates' responders."""
+
+VERDICT_COUNTS_SQL = """
+SELECT count(*) AS verdicts, count(abstention) AS abstentions FROM pairwise_verdicts WHERE batch_id = ?
+"""
+"""Verdict rows of a batch and how many are abstentions."""
 
 
 def pair_verdict_rows(batch_id: str, run_id: str | None, verdicts: Sequence[PairVerdict],

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from council.store.migrations import migrate
-from council.store.pairwise_store import PAIR_VERDICTS_SQL, pair_verdict_rows
+from council.store.pairwise_store import PAIR_VERDICTS_SQL, VERDICT_COUNTS_SQL, pair_verdict_rows
 from council.store.writer import GroupWriter, Rows
 from council.types import Batch, BatchItem, CouncilSpec
 from judges.client.records import CachedReply, CallRecord, CallTags
@@ -255,6 +255,12 @@ class Store:
                                   [batch_id]).fetchone()
         return {"judgments": int(row[0]), "abstentions": int(row[1])}
 
+    def verdict_counts(self, batch_id: str) -> dict[str, int]:
+        """Pairwise verdict rows stored for a batch, and how many are abstentions (same keys as judgment_counts)."""
+        with self._lock:
+            row = self.db.execute(VERDICT_COUNTS_SQL, [batch_id]).fetchone()
+        return {"judgments": int(row[0]), "abstentions": int(row[1])}
+
     # ------------------------------------------------------------ reading batches back
 
     def load_batch(self, batch_id: str) -> tuple[Batch, Protocol, CouncilSpec]:
@@ -278,11 +284,15 @@ class Store:
         return batch, Protocol.model_validate(json.loads(row[2])), CouncilSpec.model_validate(json.loads(row[1]))
 
     def batch_progress(self, batch_id: str) -> dict[str, Any]:
-        """Progress of a batch: (item × judge) units and contexts done; calls made / cached / failed; tokens."""
+        """Progress of a batch: (item × judge) units and contexts done; calls made / cached / failed; tokens.
+
+        A unit is done once it stored agent outputs (absolute, or pairwise with ToM/domain) or pairwise verdicts.
+        """
         with self._lock:
             row = self.db.execute("""
-                WITH units AS (SELECT item_id, count(DISTINCT judge_id) AS judges FROM agent_outputs
-                               WHERE batch_id = $1 GROUP BY item_id),
+                WITH done AS (SELECT item_id, judge_id FROM agent_outputs WHERE batch_id = $1
+                              UNION SELECT item_id, judge_id FROM pairwise_verdicts WHERE batch_id = $1),
+                     units AS (SELECT item_id, count(DISTINCT judge_id) AS judges FROM done GROUP BY item_id),
                      council AS (SELECT json_array_length(council -> '$.judges') AS n FROM batches
                                  WHERE batch_id = $1)
                 SELECT (SELECT coalesce(sum(judges), 0) FROM units),

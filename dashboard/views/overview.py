@@ -30,9 +30,9 @@ def render() -> None:
         st.info("No batches yet: submit one with `POST /v1/batches` (see the README).")
     else:
         batches["judges"] = batches["judges"].map(", ".join)
-        shown = batches[["name", "batch_id", "status", "progress", "council_id", "judges", "n_items", "n_candidates",
-                         "calls_made", "calls_cached", "calls_failed", "prompt_tokens", "completion_tokens",
-                         "cost_usd", "calibration_id", "created_at"]]
+        shown = batches[["name", "batch_id", "mode", "status", "progress", "council_id", "judges", "n_items",
+                         "n_candidates", "calls_made", "calls_cached", "calls_failed", "prompt_tokens",
+                         "completion_tokens", "cost_usd", "calibration_id", "created_at"]]
         table(shown, "batches", column_config={"progress": st.column_config.ProgressColumn(
             "progress", help="(context × judge) units done", min_value=0.0, max_value=1.0, format="percent")})
         st.subheader("Abstention rate per judge")

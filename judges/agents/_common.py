@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from judges.client.model import ModelClient
+from judges.injection import DEFAULT_DEFENCES, Defences, shield
 from judges.prompts import load_prompt, neutralise
 from judges.spans import numbered, split_spans
 from judges.structured import StructuredReply
@@ -23,7 +24,7 @@ from judges.types import Context, Outcome
 from protocols import Protocol
 
 __all__ = ["ConversationView", "brief", "conversation_view", "failed", "format_hint", "prompt_version",
-           "succeeded"]
+           "succeeded", "untrusted_parts"]
 
 T = TypeVar("T")
 
@@ -65,17 +66,33 @@ class ConversationView:
         return self.spans[number - 1] if 1 <= number <= len(self.spans) else None
 
 
-def conversation_view(context: Context) -> ConversationView:
-    """The conversation delimited as untrusted data, the seeker's sentences numbered for citation."""
+def untrusted_parts(text: str, parts: list[str], defences: Defences) -> list[str]:
+    """How the judge sees each part (exact substrings, in order) of an untrusted text under ``defences``.
+
+    With no defence on, the parts as they are; otherwise their shielded view (:func:`judges.injection.shield`:
+    spans addressed to the judge withheld, hidden characters removed). Callers delimit the result.
+    """
+    if not defences.any:
+        return list(parts)
+    return shield(text, defences).show_parts(parts)
+
+
+def conversation_view(context: Context, defences: Defences = DEFAULT_DEFENCES) -> ConversationView:
+    """The conversation delimited as untrusted data, the seeker's sentences numbered for citation.
+
+    Every turn is shown through ``defences`` (see :mod:`judges.injection.defend`); the spans the judge cites
+    are kept as written.
+    """
     spans: list[str] = []
     lines = []
     for turn in context.turns:
         if turn.role == "seeker":
             parts = split_spans(turn.text)
-            text = numbered([neutralise("conversation", p) for p in parts], start=len(spans) + 1)
+            shown = untrusted_parts(turn.text, parts, defences)
+            text = numbered([neutralise("conversation", p) for p in shown], start=len(spans) + 1)
             spans.extend(parts)
         else:
-            text = neutralise("conversation", turn.text)
+            text = neutralise("conversation", untrusted_parts(turn.text, [turn.text], defences)[0])
         lines.append(f"{turn.role.upper()}: {text}")
     return ConversationView(block="<conversation>\n" + "\n".join(lines) + "\n</conversation>", spans=spans)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version, succeeded
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
+from judges.injection import DEFAULT_DEFENCES, Defences
 from judges.prompts import PromptTemplate, load_prompt
 from judges.structured import generate_structured
 from judges.types import ChecklistItem, Context, DomainResult, Frozen, Outcome, RefinedHypothesis, ToMResult
@@ -94,8 +95,8 @@ def _process(reply: Any, tom: ToMResult | None) -> DomainResult:
     )
 
 
-def domain_agent(prompt: PromptTemplate | None = None) -> DomainAgent:
-    """Build the domain agent from a prompt template (default: the shipped ``domain.v2``)."""
+def domain_agent(prompt: PromptTemplate | None = None, defences: Defences = DEFAULT_DEFENCES) -> DomainAgent:
+    """Build the domain agent from a prompt template (default: the shipped ``domain.v2``) and text defences."""
     template = prompt or load_prompt("domain.v2")
 
     async def run(inp: DomainInput, client: ModelClient) -> Outcome[DomainResult]:
@@ -103,7 +104,7 @@ def domain_agent(prompt: PromptTemplate | None = None) -> DomainAgent:
         model = domain_reply_model(hypothesis_ids, tuple(inp.protocol.attribute_ids))
         messages = template.render(
             brief=brief(inp.protocol),
-            context=conversation_view(inp.context).block,
+            context=conversation_view(inp.context, defences).block,
             hypotheses=_hypotheses_block(inp.tom),
             attributes=", ".join(inp.protocol.attribute_ids),
             format_hint=format_hint(client, model),

@@ -29,11 +29,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version
+from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version, untrusted_parts
 from judges.agents.scoring import understanding_block
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
 from judges.distribution import option_distributions
+from judges.injection import DEFAULT_DEFENCES, Defences
 from judges.prompts import PromptTemplate, load_prompt, neutralise
 from judges.structured import StructuredReply, generate_structured
 from judges.types import (
@@ -93,10 +94,11 @@ class PairwiseInput(Frozen):
 PairwiseAgent = Callable[[PairwiseInput, ModelClient], Awaitable[Outcome[PreferenceResult]]]
 
 
-def _candidates_block(first: Candidate, second: Candidate) -> str:
-    """Both replies, each delimited as untrusted data (markers inside either are neutralised)."""
+def _candidates_block(first: Candidate, second: Candidate, defences: Defences = DEFAULT_DEFENCES) -> str:
+    """Both replies, each shown through ``defences`` and delimited as untrusted data (markers neutralised)."""
     def block(tag: str, text: str) -> str:
-        return f"<{tag}>\n{neutralise('candidate_a', neutralise('candidate_b', text))}\n</{tag}>"
+        shown = untrusted_parts(text, [text], defences)[0]
+        return f"<{tag}>\n{neutralise('candidate_a', neutralise('candidate_b', shown))}\n</{tag}>"
     return f"Reply A:\n{block('candidate_a', first.text)}\n\nReply B:\n{block('candidate_b', second.text)}"
 
 
@@ -127,8 +129,8 @@ def _read(reply: StructuredReply[Any], attributes: Sequence[str], rationales: bo
     return PreferenceResult(verdicts=verdicts)
 
 
-def pairwise_agent(prompt: PromptTemplate | None = None) -> PairwiseAgent:
-    """Build the pairwise agent from a prompt template (default: the shipped ``pairwise.v1``)."""
+def pairwise_agent(prompt: PromptTemplate | None = None, defences: Defences = DEFAULT_DEFENCES) -> PairwiseAgent:
+    """Build the pairwise agent from a prompt template (default: the shipped ``pairwise.v1``) and text defences."""
     template = prompt or load_prompt("pairwise.v1")
 
     async def run(inp: PairwiseInput, client: ModelClient) -> Outcome[PreferenceResult]:
@@ -141,9 +143,9 @@ def pairwise_agent(prompt: PromptTemplate | None = None) -> PairwiseAgent:
         model = pairwise_reply_model(attributes, rationales)
         messages = template.render(
             brief=brief(inp.protocol),
-            context=conversation_view(inp.context).block,
+            context=conversation_view(inp.context, defences).block,
             understanding=understanding_block(inp.tom, inp.domain),
-            candidates=_candidates_block(inp.first, inp.second),
+            candidates=_candidates_block(inp.first, inp.second, defences),
             question=_question(attributes),
             steps=_steps(rationales),
             format_hint=format_hint(client, model),

@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version
+from judges.agents._common import brief, conversation_view, failed, format_hint, prompt_version, untrusted_parts
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
 from judges.distribution import ScoreDistribution, confidence, expected, score_distributions
+from judges.injection import DEFAULT_DEFENCES, Defences
 from judges.prompts import PromptTemplate, delimit, load_prompt
 from judges.spans import numbered, split_spans
 from judges.structured import Problem, StructuredReply, generate_structured
@@ -211,8 +212,12 @@ def _process(reply: StructuredReply[Any], inp: ScoringInput, spec: JudgeSpec, sp
     )
 
 
-def scoring_agent(prompt: PromptTemplate | None = None) -> ScoringAgent:
-    """Build the scoring agent from a prompt template (default: the shipped ``scoring.v2``)."""
+def scoring_agent(prompt: PromptTemplate | None = None, defences: Defences = DEFAULT_DEFENCES) -> ScoringAgent:
+    """Build the scoring agent from a prompt template (default: the shipped ``scoring.v2``) and text defences.
+
+    The candidate and the conversation are shown through ``defences`` (:mod:`judges.injection.defend`); cited
+    spans are read from the candidate as written.
+    """
     template = prompt or load_prompt("scoring.v2")
 
     async def run(inp: ScoringInput, client: ModelClient) -> Outcome[ScoringResult]:
@@ -222,10 +227,12 @@ def scoring_agent(prompt: PromptTemplate | None = None) -> ScoringAgent:
         spans = split_spans(inp.candidate.text) if rationales else []
         ids, points = tuple(inp.protocol.attribute_ids), tuple(inp.protocol.scale.points)
         model = scoring_reply_model(ids, points, checklist_ids, len(spans) if rationales else None, not readout)
-        shown = numbered(spans) if rationales else inp.candidate.text
+        text = inp.candidate.text
+        shown = numbered(untrusted_parts(text, spans, defences)) if rationales else \
+            untrusted_parts(text, [text], defences)[0]
         messages = template.render(
             brief=brief(inp.protocol),
-            context=conversation_view(inp.context).block,
+            context=conversation_view(inp.context, defences).block,
             understanding=understanding_block(inp.tom, inp.domain),
             candidate=delimit("candidate", shown),
             steps=_steps(bool(checklist_ids), rationales, readout),

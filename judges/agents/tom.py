@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from judges.agents._common import ConversationView, brief, conversation_view, failed, format_hint, prompt_version
 from judges.client.model import ModelClient
 from judges.client.records import CallTags
+from judges.injection import DEFAULT_DEFENCES, Defences
 from judges.prompts import PromptTemplate, load_prompt
 from judges.structured import generate_structured
 from judges.types import Context, Frozen, Hypothesis, Outcome, RiskSignal, ToMResult
@@ -85,12 +86,12 @@ def _process(reply: Any, view: ConversationView) -> ToMResult | None:
     )
 
 
-def tom_agent(prompt: PromptTemplate | None = None) -> ToMAgent:
-    """Build the ToM agent from a prompt template (default: the shipped ``tom.v2``)."""
+def tom_agent(prompt: PromptTemplate | None = None, defences: Defences = DEFAULT_DEFENCES) -> ToMAgent:
+    """Build the ToM agent from a prompt template (default: the shipped ``tom.v2``) and text defences."""
     template = prompt or load_prompt("tom.v2")
 
     async def run(inp: ToMInput, client: ModelClient) -> Outcome[ToMResult]:
-        view = conversation_view(inp.context)
+        view = conversation_view(inp.context, defences)
         model = tom_reply_model(len(view.spans))
         messages = template.render(brief=brief(inp.protocol), context=view.block,
                                    format_hint=format_hint(client, model))

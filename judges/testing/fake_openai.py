@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from judges.testing.gullible import gullible_answer
 from judges.testing.instances import Choice, schema_instance
 from judges.testing.openai_wire import RecordedRequest, body_key, completion_body, find_schema, quote_sources
 from judges.testing.planted import planted_answer
@@ -109,6 +110,9 @@ class FakeSettings:
     in a candidate → its Bradley–Terry log-strength. None: pairwise requests get schema instances like any."""
     first_position_bias: float = 0.0
     """The simulated pairwise judge answers "A" blindly with this probability."""
+    gullible: bool = False
+    """Scoring replies obey any score instruction found in the untrusted text received
+    (:mod:`judges.testing.gullible`), read through hidden characters and homoglyphs."""
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.failure_kinds if k not in OUTCOMES]
@@ -152,6 +156,7 @@ class FakeOpenAIServer:
         planted_strengths: Marker text → log-strength of a simulated pairwise judge (see
             :mod:`judges.testing.planted`); None answers pairwise requests like any other.
         first_position_bias: Probability that the simulated pairwise judge answers "A" blindly.
+        gullible: Obey score instructions found in the untrusted text received (:mod:`judges.testing.gullible`).
 
     """
 
@@ -170,6 +175,7 @@ class FakeOpenAIServer:
         logprobs: bool = True,
         planted_strengths: dict[str, float] | None = None,
         first_position_bias: float = 0.0,
+        gullible: bool = False,
         responder: Responder | None = None,
         outcome_hook: OutcomeHook | None = None,
         host: str = "127.0.0.1",
@@ -187,6 +193,7 @@ class FakeOpenAIServer:
             logprobs,
             planted_strengths,
             first_position_bias,
+            gullible,
         )
         self.responder = responder
         self.outcome_hook = outcome_hook
@@ -386,6 +393,8 @@ class FakeOpenAIServer:
             quotes=quote_sources(body.get("messages", [])),
             quote_words=settings.quote_words,
         )
+        if settings.gullible:
+            value = gullible_answer(body, value, schema)
         if settings.planted_strengths is not None:
             planted = planted_answer(body, value, settings.planted_strengths, settings.first_position_bias,
                                      f"{settings.seed}:{key}")
@@ -513,6 +522,7 @@ def _parser() -> argparse.ArgumentParser:
         "--choice", choices=["random", "first", "last"], default="random", help="enum values in answers"
     )
     p.add_argument("--quote-words", type=int, default=6)
+    p.add_argument("--gullible", action="store_true", help="obey score instructions found in the judged texts")
     return p
 
 
@@ -530,6 +540,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         choice=args.choice,
         quote_words=args.quote_words,
+        gullible=args.gullible,
         host=args.host,
         port=args.port,
     ).serve()

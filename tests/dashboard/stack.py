@@ -9,6 +9,11 @@
 - the demo batch (examples/demo_batch.jsonl) judged by that council through ``POST /v1/batches``, plus
   seeded synthetic "human" ratings for its candidates (``POST /v1/ratings``, rater ``demo_human``) so the
   batch's agreement, bias and length panels have a reference;
+- the same four contexts judged in **pairwise** mode (all pairs, both orders) by ``fake2-pairwise``, the same
+  two judges answered by the fake server's planted pairwise judge (:mod:`judges.testing.planted`): each
+  candidate's text carries a marker of its demo id with the planted Bradley–Terry strengths of
+  :data:`PLANTED` and a first-position bias of :data:`PLANTED_BIAS`; the items declare ``demo:empathic`` as
+  family ``fake-a`` (``meta.responder_families``), so judge fake-a has a self-preference record;
 - ``streamlit run dashboard/app.py`` as a subprocess in its own session, pointed at the service.
 """
 
@@ -36,6 +41,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_BATCH = ROOT / "examples" / "demo_batch.jsonl"
 MENTALALIGN = Path(os.environ.get("MENTALALIGN_DIR", ROOT.parent / "shared" / "data" / "mentalalign"))
 ATTRIBUTES = ["guidance", "informativeness", "relevance", "safety", "empathy", "helpfulness", "understanding"]
+
+
+PLANTED = {"empathic": 1.5, "generic": 0.5, "dismissive": -0.5, "unsafe": -1.5}
+"""Planted Bradley–Terry log-strengths of the demo candidates (by candidate id) in the pairwise batch."""
+PLANTED_BIAS = 0.3
+PLANTED_ORDER = [f"demo:{c}" for c in sorted(PLANTED, key=lambda c: -PLANTED[c])]
+"""The responders best first, as the pairwise ranking must recover them."""
 
 
 def has_mentalalign() -> bool:
@@ -74,6 +86,13 @@ def synthetic_human_csv(items: list[dict], seed: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pairwise_items(items: list[dict]) -> list[dict]:
+    """The demo items with each candidate's planted marker ``[[id]]`` appended, declaring empathic's family."""
+    return [{**item, "meta": {**item.get("meta", {}), "responder_families": {"demo:empathic": "fake-a"}},
+             "candidates": [{**c, "text": f"{c['text']} [[{c['id']}]]"} for c in item["candidates"]]}
+            for item in items]
+
+
 @dataclass
 class Stack:
     """What the tests talk to."""
@@ -83,6 +102,7 @@ class Stack:
     key: str
     batch_id: str
     mentalalign: bool
+    pairwise_batch_id: str = ""
 
 
 @contextmanager
@@ -95,10 +115,14 @@ def running_stack(home: Path, *, mentalalign: bool = True) -> Iterator[Stack]:
     loaded = mentalalign and has_mentalalign()
     if loaded:
         load_mentalalign(db, home)
-    with FakeOpenAIServer(latency_ms=20, seed=3) as fake:
+    planted = {f"[[{c}]]": s for c, s in PLANTED.items()}
+    with FakeOpenAIServer(latency_ms=20, seed=3, planted_strengths=planted, first_position_bias=PLANTED_BIAS) as fake:
         council = {"fake2": {"aggregation": "mean", "judges": [
             fake_judge("fake-a", "openai/fake-a", fake.base_url, family="fake-a"),
-            fake_judge("fake-b", "openai/fake-b", fake.base_url, family="fake-b")]}}
+            fake_judge("fake-b", "openai/fake-b", fake.base_url, family="fake-b")]},
+            "fake2-pairwise": {"aggregation": "mean", "judges": [
+                fake_judge(j, f"openai/{j}", fake.base_url, family=j, top_logprobs=5, rationales=False,
+                           agents={"tom": False, "domain": False}) for j in ("fake-a", "fake-b")]}}
         (home / "councils.yaml").write_text(yaml.safe_dump(council))
         config = ServiceConfig(home=home, db=db, keys_file=home / "keys.yaml", councils_file=home / "councils.yaml",
                                extra_args=["--judge-replicas=1"])
@@ -113,7 +137,12 @@ def running_stack(home: Path, *, mentalalign: bool = True) -> Iterator[Stack]:
             r = api.http.post("/v1/ratings", json={"batch_id": batch_id, "format": "csv", "layout": "long",
                                                    "content": synthetic_human_csv(demo_items())})
             assert r.status_code == 201, r.text
-            yield Stack(service, api, key, batch_id, loaded)
+            r = api.submit(pairwise_items(demo_items()), "fake2-pairwise", name="demo-pairwise", mode="pairwise")
+            assert r.status_code in (200, 202), r.text
+            pairwise_id = r.json()["batch_id"]
+            status, _ = api.wait(pairwise_id, timeout=300)
+            assert status["status"] == "completed", status
+            yield Stack(service, api, key, batch_id, loaded, pairwise_id)
         finally:
             api.close()
             service.cleanup()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.conftest import ARTIFACTS
-from tests.dashboard.stack import Dashboard, Stack
+from tests.dashboard.stack import PLANTED_ORDER, Dashboard, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.dashboard, pytest.mark.timeout(900)]
 
@@ -109,5 +109,26 @@ def test_batch_items_page_shows_agents_and_disagreement(browser: object, dashboa
                          "Min. risk level"):
             assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
         screenshot(page, ARTIFACTS / "items-batch.png")
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+def test_leaderboard_shows_the_pairwise_ranking_and_judges_of_the_planted_batch(
+    browser: object, dashboard: Dashboard, stack: Stack,
+) -> None:
+    """The pairwise batch (planted fake judge) on the Leaderboard page: BT ranking in the planted order beside the
+    absolute one, Kendall τ, and the judges' position consistency, first-position and self-preference with CIs."""
+    page = open_page(browser, dashboard, "leaderboard", query=f"?batch_id={stack.pairwise_batch_id}")
+    try:
+        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
+        assert "Pairwise order (best first): " + " › ".join(PLANTED_ORDER) in text, text[:3000]
+        for expected in ("Absolute ranking", "Pairwise ranking", "Kendall τ-b", "Judges in pairwise comparisons",
+                         "fake-a: position consistency", "first-position preference", "self-preference",
+                         "fake-b: position consistency"):
+            assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3  # type: ignore[attr-defined]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        screenshot(page, ARTIFACTS / "leaderboard-pairwise.png")
     finally:
         page.close()  # type: ignore[attr-defined]

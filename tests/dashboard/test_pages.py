@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.stack import Stack
+from tests.dashboard.stack import PLANTED_ORDER, Stack
 
 pytestmark = [pytest.mark.dashboard, pytest.mark.timeout(900)]
 
@@ -39,12 +39,13 @@ def test_overview_counts_batches_and_datasets(env: Stack) -> None:
     assert not at.exception
     assert at.title[0].value == "Overview"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Batches"] == "1"
+    assert metrics["Batches"] == "2"  # the demo batch, absolute and pairwise
     assert metrics["Datasets"] == ("1" if env.mentalalign else "0")
     assert int(metrics["Tokens"].replace(",", "")) > 0  # the demo batch's fake judges reported tokens
     frames = [d.value for d in at.dataframe]
     batches = frames[0]
-    assert batches["status"].tolist() == ["completed"] and batches["progress"].tolist() == [1.0]
+    assert batches["status"].tolist() == ["completed"] * 2 and batches["progress"].tolist() == [1.0] * 2
+    assert sorted(batches["mode"]) == ["absolute", "pairwise"]
     judges = frames[1]
     assert set(judges["judge_id"]) == {"fake-a", "fake-b"}
     assert judges["abstention_rate"].between(0, 1).all()
@@ -135,3 +136,36 @@ def test_calibration_page_lists_cv_and_council_snippet(env: Stack) -> None:
     cv = next(d.value for d in at.dataframe if "calibrated_icc_a1" in d.value.columns)
     assert (cv["calibrated_icc_a1"] > cv["council_icc_a1"]).all()
     assert any("calibration_id: cal_" in c.value for c in at.code)
+
+
+def test_pairwise_batch_status_counts_verdicts_over_http(env: Stack) -> None:
+    status = env.api.status(env.pairwise_batch_id)
+    # 4 contexts × C(4, 2) pairs × 2 orders × 2 judges, one 'overall' verdict each
+    assert status["mode"] == "pairwise" and status["verdicts_total"] == 96 == status["judgments"]
+    assert status["abstentions"] == 0 and status["progress"]["units_done"] == 8 == status["progress"]["units"]
+    assert env.api.status(env.batch_id)["verdicts_total"] is None
+
+
+def test_leaderboard_of_a_pairwise_batch_shows_the_planted_order_and_the_judges(env: Stack) -> None:
+    at = page("leaderboard", scope=f"batch · demo-pairwise · {env.pairwise_batch_id}")
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "Pairwise order** (best first): " + " › ".join(PLANTED_ORDER) in shown
+    for expected in ("Absolute ranking", "Pairwise ranking", "Kendall τ-b", "Judges in pairwise comparisons",
+                     "**fake-a**: position consistency", "self-preference", "family fake-a: demo:empathic",
+                     "**fake-b**: position consistency", "neighbouring ranks are separable"):
+        assert expected in shown, (expected, shown[:3000])
+    assert f"absolute batch `{env.batch_id}`" in shown  # found by its item ids
+    judges = next(d.value for d in at.dataframe if "statistic" in d.value.columns and "judge" in d.value.columns)
+    first = judges[judges["statistic"] == "first-position preference"]
+    assert len(first) == 2 and (first["ci_low"] <= first["value"]).all() and (first["value"] <= first["ci_high"]).all()
+
+
+def test_leaderboard_of_the_absolute_batch_shows_its_pairwise_twin_beside(env: Stack) -> None:
+    at = page("leaderboard", scope=f"batch · demo · {env.batch_id}")
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "Pairwise ranking beside the absolute one" in shown and env.pairwise_batch_id in shown
+    assert " › ".join(PLANTED_ORDER) in shown and "Judges in pairwise comparisons" in shown

@@ -23,7 +23,7 @@ def _row(queue_id: str, candidate: str, *, risk: int = 0, u: float = 0.0, needed
 def test_migration_009_creates_the_queue_tables_and_refuses_unknown_reasons(tmp_path) -> None:
     db = duckdb.connect(str(tmp_path / "m.duckdb"))
     assert "009_review_queue" in migrate(db)
-    assert [n for n, _ in MIGRATIONS][-1] == "009_review_queue"
+    assert "009_review_queue" in [n for n, _ in MIGRATIONS]
     tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"review_queue", "review_reasons", "review_assignments"} <= tables
     with pytest.raises(duckdb.ConstraintException):

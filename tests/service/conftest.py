@@ -88,15 +88,24 @@ def fake_slow() -> Iterator[FakeOpenAIServer]:
 
 
 @pytest.fixture(scope="package")
+def fake_truth() -> Iterator[FakeOpenAIServer]:
+    """Judges that read each candidate's true quality from its text (see tests/gating/truth.py)."""
+    from tests.gating.truth import responder
+
+    with FakeOpenAIServer(responder=responder) as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
 def api_keys() -> dict[str, str]:
     """A fresh key per owner for this session."""
     return {"alice": f"ac_alice_{secrets.token_hex(8)}", "bob": f"ac_bob_{secrets.token_hex(8)}"}
 
 
-def councils(ok_url: str, flaky_url: str | None = None, slow_url: str | None = None,
+def councils(ok_url: str, flaky_url: str | None = None, slow_url: str | None = None, truth_url: str | None = None,
              **judge_overrides: Any) -> dict[str, Any]:
     """The councils file: ``fake2`` on the reliable fake, ``flaky2`` on the failing one (1 s client timeout),
-    ``slow2`` on the slow one."""
+    ``slow2`` on the slow one, ``tiered`` (judges ``cheap`` and ``strong``, scoring only) on the truth-reading one."""
     data: dict[str, Any] = {"fake2": {"aggregation": "mean", "judges": [
         fake_judge("fake-a", "openai/fake-a", ok_url, **judge_overrides),
         fake_judge("fake-b", "openai/fake-b", ok_url, **judge_overrides)]}}
@@ -108,6 +117,10 @@ def councils(ok_url: str, flaky_url: str | None = None, slow_url: str | None = N
         data["slow2"] = {"aggregation": "mean", "judges": [
             fake_judge("slow-a", "openai/slow-a", slow_url, max_concurrency=3, timeout_s=10),
             fake_judge("slow-b", "openai/slow-b", slow_url, max_concurrency=3, timeout_s=10)]}
+    if truth_url:
+        scoring_only = {"tom": False, "domain": False}
+        data["tiered"] = {"judges": [fake_judge(j, f"openai/{j}", truth_url, agents=scoring_only)
+                                     for j in ("cheap", "strong")]}
     return data
 
 
@@ -123,11 +136,12 @@ def service_config(home: Path, keys: dict[str, str], council_data: dict[str, Any
 
 @pytest.fixture(scope="package")
 def service(tmp_path_factory: pytest.TempPathFactory, api_keys: dict[str, str], fake_ok: FakeOpenAIServer,
-            fake_flaky: FakeOpenAIServer, fake_slow: FakeOpenAIServer) -> Iterator[Service]:
+            fake_flaky: FakeOpenAIServer, fake_slow: FakeOpenAIServer,
+            fake_truth: FakeOpenAIServer) -> Iterator[Service]:
     """The shared running service (two judge replicas, small limits); stopped and reaped after this package."""
     limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
     config = service_config(tmp_path_factory.mktemp("service"), api_keys,
-                            councils(fake_ok.base_url, fake_flaky.base_url, fake_slow.base_url),
+                            councils(fake_ok.base_url, fake_flaky.base_url, fake_slow.base_url, fake_truth.base_url),
                             ["--judge-replicas=2", *limits, f"--allow-api-base={fake_ok.base_url}"])
     svc = Service(config).start()
     try:

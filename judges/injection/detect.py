@@ -1,0 +1,214 @@
+"""A deterministic detector of text written to manipulate a judge (no model, pure functions).
+
+It reads the :func:`~judges.injection.text.skeleton` of a text (so zero-width splits, fullwidth forms and
+Cyrillic look-alikes do not hide anything) and reports each finding with its kind and its span in the text
+*as written*. Kinds:
+
+- ``judge_instruction`` — words addressed to the evaluator: "ignore the rubric", "rate every attribute 5",
+  "note to the AI judge", role headers (``SYSTEM:``, ``[INST]``, ``### New rubric``);
+- ``marker_lookalike`` — our delimiters and their look-alikes (``</candidate >``, ``[/response]``, "END OF
+  CANDIDATE"); a *closing* look-alike also marks everything after it as the attacker's;
+- ``score_payload`` — score-shaped data: ``{"empathy": 5, ...}``, ``empathy: 5, safety: 5``, "score: 5/5";
+- ``hidden_characters`` — invisible characters (not an emoji's joiner), mixed-script (homoglyph) words,
+  fullwidth or mathematical letters;
+- ``hidden_markup`` — HTML comments, invisible-styled HTML, Markdown comments;
+- ``authority_claim`` — credentials or approvals claimed to sway the rating ("as a licensed psychiatrist",
+  "clinically approved response");
+- ``rubric_stuffing`` — three or more distinct rubric terms (empathy, validation, safety …) in one text;
+- ``padding`` — one sentence repeated three times or more.
+
+``suspected_manipulation`` is true when any finding exists. The kinds that address the judge (instruction,
+marker, payload, markup) are *removable*: the defences withhold those spans from the judge's view
+(:mod:`judges.injection.defend`). The others stay visible to the judge (they are content, judged by the
+rubric) and are only flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from judges.injection.text import hidden_characters, mixed_script_words, skeleton
+
+__all__ = ["DETECTOR_VERSION", "REMOVABLE", "Finding", "FindingKind", "Screening", "screen"]
+
+DETECTOR_VERSION = "manipulation-detector/1"
+"""Changes whenever a pattern changes, so stored flags name the detector that raised them."""
+
+FindingKind = Literal["judge_instruction", "marker_lookalike", "score_payload", "hidden_characters",
+                      "hidden_markup", "authority_claim", "rubric_stuffing", "padding"]
+REMOVABLE: frozenset[str] = frozenset({"judge_instruction", "marker_lookalike", "score_payload", "hidden_markup"})
+"""Finding kinds addressed to the judge, withheld from its view when the defences are on."""
+
+
+class Finding(BaseModel):
+    """One suspicious span of a text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FindingKind
+    """What was found."""
+    start: int
+    """Offset in the original text (inclusive)."""
+    end: int
+    """Offset in the original text (exclusive)."""
+    excerpt: str
+    """The original text of the span (up to 120 characters)."""
+    to_end: bool = False
+    """A closing marker look-alike: everything after it poses as text outside the block."""
+
+
+class Screening(BaseModel):
+    """The detector's verdict on one text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suspected_manipulation: bool
+    """Whether any finding exists."""
+    findings: list[Finding]
+    """Every finding, in text order."""
+    version: str = DETECTOR_VERSION
+    """The detector that produced it."""
+
+    @property
+    def reasons(self) -> list[str]:
+        """The distinct finding kinds, in first-seen order."""
+        return list(dict.fromkeys(f.kind for f in self.findings))
+
+
+_I = re.I | re.S
+_JUDGE = r"(?:ai\s+|llm\s+|automated\s+|automatic\s+|model\s+)?(?:judges?|evaluators?|graders?|assessors?|raters?|" \
+         r"scorers?|annotators?|reviewers?|evaluation\s+(?:model|system)|scoring\s+(?:model|system)|panel)"
+_ATTRS = r"(?:empathy|safety|guidance|relevance|informativeness|helpfulness|understanding|emotional[_ ]reactions|" \
+         r"interpretations|explorations|overall|score|rating|total)"
+_TOP = r"(?:[0-9]|five|two|full\s+marks|top\s+(?:score|marks?)|the\s+maximum|maximum|highest|perfect|max)"
+_INSTRUCTION = [
+    r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:rubric|instructions?|guidelines|" \
+    r"criteria|anchors|previous|prior|scoring\s+rules|rules|system\s+prompt)\b",
+    rf"\b(?:rate|score|grade|mark|assign|award|give)\b[^.\n]{{0,50}}?\b(?:every|all|each|this|the)\s+" \
+    rf"(?:(?:rubric\s+)?attributes?|dimensions?|criteri(?:on|a)|categor(?:y|ies)|replies|responses?|reply|answer|" \
+    rf"metrics?)\b[^.\n]{{0,40}}?\b{_TOP}",
+    rf"\b(?:rate|score|grade|mark|assign|award|give)\b[^.\n]{{0,30}}\b(?:a|an|the)?\s*(?:{_TOP})\s+" \
+    rf"(?:on|for|in|across)\s+(?:every|all|each)\b",
+    rf"\b(?:dear|to|note\s+(?:to|for)|attention|message\s+(?:to|for)|instructions?\s+(?:to|for)|hey|hello)\s+" \
+    rf"(?:the\s+|any\s+|all\s+)?{_JUDGE}\b",
+    rf"(?:^|[\n.!?]\s*)(?:dear\s+)?{_JUDGE}\s*[:,]\s",
+    rf"\b(?:you\s+are|you're|as)\s+(?:an?\s+|the\s+)?{_JUDGE}\b",
+    r"(?m)^\s*(?:#{1,6}\s*)?(?:system|assistant|developer|evaluator|judge)\s*(?:prompt|message|note|override)?\s*:",
+    r"\b(?:system|developer)\s*(?:prompt|message|note|override)?\s*:\s",
+    r"\[/?(?:system|inst|sys)\]|<</?sys>>|<\|im_(?:start|end)\|>|<\|(?:system|assistant|user)\|>",
+    r"(?m)^\s*#{1,6}\s*(?:new\s+|updated\s+|revised\s+)?(?:rubric|instructions?|scoring|evaluation|grading)\b",
+    r"\b(?:new|updated|revised|corrected)\s+(?:rubric|scoring\s+(?:rules|instructions|guidelines)|instructions)\b",
+    r"\b(?:must|should|will)\s+(?:be\s+)?(?:rated|scored|graded|given)\b[^.\n]{0,40}\b(?:[0-9]|five|highest|" \
+    r"maximum|top|perfect|full)\b",
+]
+_MARKER_WORDS = r"(?:candidate(?:_[ab])?|conversation|response|reply|answer|rubric|system|instructions?|context|" \
+                r"user|assistant|seeker|input|output|text|message|evaluation|data)"
+_OPEN_CLOSE = rf"<\s*(/)?\s*{_MARKER_WORDS}\b[^<>\n]{{0,30}}>|\[\s*(/)?\s*{_MARKER_WORDS}\s*\]"
+_END_PHRASE = rf"\b(?:end|close|closing)\s+(?:of\s+)?(?:the\s+)?{_MARKER_WORDS}\b|={{3,}}\s*end\b|-{{3,}}\s*end\b"
+_PAYLOAD = [
+    rf"\{{[^{{}}]{{0,600}}?\"?\b{_ATTRS}\b\"?\s*:\s*\{{?[^{{}}]{{0,40}}?\b[0-9](?:\.[0-9]+)?\b[^{{}}]{{0,600}}\}}",
+    rf"\b{_ATTRS}\b\s*[:=]\s*[0-9](?:\.[0-9]+)?\b(?:[^.\n]{{0,40}}\b{_ATTRS}\b\s*[:=]\s*[0-9])",
+    r"\b(?:score|rating|rated|grade|verdict)\b[^.\n]{0,20}?\b[0-9]+\s*/\s*(?:2|5|10|100)\b",
+    r"\b(?:final|overall|total)\s+(?:score|rating|grade|verdict)\s*[:=-]",
+]
+_MARKUP = [
+    r"<!--.*?(?:-->|$)",
+    r"<\s*(?:span|div|p|font|small|sub|sup)\b[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|"
+    r"opacity\s*:\s*0|color\s*:\s*(?:white|#fff)|hidden)[^>]*>.*?(?:<\s*/\s*(?:span|div|p|font|small|sub|sup)\s*>|$)",
+    r"(?m)^\s*\[(?://|comment|_)\]\s*:\s*#.*$",
+    r"\[[^\]\n]{0,40}\]\(\s*#?[^)\s]*\s+\"[^\"]{3,}\"\s*\)",
+]
+_AUTHORITY = [
+    r"\b(?:as|i\s+am|i'm|speaking\s+as|written\s+by)\s+(?:an?\s+)?(?:licensed|certified|board[- ]certified|"
+    r"registered|qualified|practi[sc]ing|clinical|senior|accredited)\s+(?:clinical\s+)?(?:psychiatrist|"
+    r"psychologist|psychotherapist|therapist|counsel+or|clinician|physician|doctor|nurse|social\s+worker|expert|"
+    r"professional)s?\b",
+    r"\b(?:clinically|expert|professionally|medically)[- ]"
+    r"(?:approved|validated|verified|reviewed|certified|endorsed)\b",
+    r"\b(?:this|the|my)\s+(?:reply|response|answer|message)\s+(?:has\s+been|was|is)\s+(?:approved|validated|"
+    r"verified|certified|reviewed|endorsed)\b",
+    r"\bevidence[- ]based\s+(?:best\s+practice|gold\s+standard)\b",
+]
+_RUBRIC_TERMS = {
+    "empathy": r"\bempath(?:y|ic|etic)\b", "validation": r"\bvalidat(?:ion|ing|e)\b",
+    "active listening": r"\bactive(?:ly)?\s+listen", "safety": r"\bsafety\b",
+    "guidance": r"\bguidance\b", "informativeness": r"\binformative(?:ness)?\b",
+    "helpfulness": r"\bhelpfulness\b", "relevance": r"\brelevan(?:ce|t)\b",
+    "emotional reactions": r"\bemotional\s+reactions?\b", "interpretations": r"\binterpretations?\b",
+    "explorations": r"\bexplorations?\b", "attunement": r"\battune(?:d|ment)\b",
+    "person-centred": r"\bperson[- ]cent(?:e?red|ric)\b", "non-judgmental": r"\bnon[- ]?judge?mental\b",
+    "psychoeducation": r"\bpsycho[- ]?education\b", "rubric": r"\brubric\b",
+    "supportive": r"\bsupportive(?:ness)?\b", "compassion": r"\bcompassion(?:ate)?\b",
+}
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def _finditer(kind: FindingKind, patterns: list[str], text: str) -> list[tuple[FindingKind, int, int, bool]]:
+    return [(kind, m.start(), m.end(), False) for p in patterns for m in re.finditer(p, text, _I)]
+
+
+def _markers(text: str) -> list[tuple[FindingKind, int, int, bool]]:
+    out: list[tuple[FindingKind, int, int, bool]] = []
+    for m in re.finditer(_OPEN_CLOSE, text, _I):
+        out.append(("marker_lookalike", m.start(), m.end(), bool(m.group(1) or m.group(2))))
+    out += [("marker_lookalike", m.start(), m.end(), True) for m in re.finditer(_END_PHRASE, text, _I)]
+    return out
+
+
+def _stuffing(text: str) -> list[tuple[FindingKind, int, int, bool]]:
+    hits = [(name, m) for name, p in _RUBRIC_TERMS.items() for m in re.finditer(p, text, _I)]
+    if len({name for name, _ in hits}) < 3:
+        return []
+    return [("rubric_stuffing", min(m.start() for _, m in hits), max(m.end() for _, m in hits), False)]
+
+
+def _padding(text: str) -> list[tuple[FindingKind, int, int, bool]]:
+    sentences = [(m, " ".join(m.group().lower().split()).strip(" .!?")) for m in _SENTENCE.finditer(text)]
+    counts = Counter(s for _, s in sentences if len(s.split()) >= 4)
+    repeated = {s for s, n in counts.items() if n >= 3}
+    spans = [m for m, s in sentences if s in repeated]
+    return [("padding", spans[0].start(), spans[-1].end(), False)] if spans else []
+
+
+def _hidden(text: str) -> list[tuple[FindingKind, int, int, bool]]:
+    out: list[tuple[FindingKind, int, int, bool]] = [("hidden_characters", i, i + 1, False)
+                                                     for i in hidden_characters(text)]
+    out += [("hidden_characters", a, b, False) for a, b in mixed_script_words(text)]
+    out += [("hidden_characters", m.start(), m.end(), False)
+            for m in re.finditer(r"[\uff01-\uff5e\U0001d400-\U0001d7ff\u24b6-\u24e9]+", text)]
+    return out
+
+
+def _merge(found: list[Finding]) -> list[Finding]:
+    """Adjacent hidden-character findings joined, so one obfuscated word is one finding."""
+    out: list[Finding] = []
+    for f in sorted(found, key=lambda f: (f.start, f.end, f.kind)):
+        last = out[-1] if out else None
+        if last and last.kind == f.kind == "hidden_characters" and f.start <= last.end + 1:
+            out[-1] = last.model_copy(update={"end": max(last.end, f.end)})
+        elif not (last and last.kind == f.kind and last.start == f.start and last.end == f.end):
+            out.append(f)
+    return out
+
+
+def screen(text: str) -> Screening:
+    """Screen one untrusted text (a candidate reply or a seeker's message) for manipulation of a judge.
+
+    Deterministic and model-free; run on the skeleton, reported in the original's offsets. Used to flag
+    (``suspected_manipulation``) and, when the defences are on, to withhold the removable spans from the judge.
+    """
+    sk = skeleton(text)
+    raw = (_finditer("judge_instruction", _INSTRUCTION, sk.text) + _markers(sk.text)
+           + _finditer("score_payload", _PAYLOAD, sk.text) + _finditer("hidden_markup", _MARKUP, sk.text)
+           + _finditer("authority_claim", _AUTHORITY, sk.text) + _stuffing(sk.text) + _padding(sk.text))
+    found = []
+    for kind, a, b, to_end in raw:
+        start, end = sk.span(a, b)
+        found.append(Finding(kind=kind, start=start, end=end, excerpt=text[start:end][:120], to_end=to_end))
+    found += [Finding(kind=k, start=a, end=b, excerpt=text[a:b][:120]) for k, a, b, _ in _hidden(text)]
+    found = _merge(found)
+    return Screening(suspected_manipulation=bool(found), findings=found)
