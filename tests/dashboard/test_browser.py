@@ -87,8 +87,11 @@ def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, sta
         assert not missing, f"missing on {path}: {missing}\n{text[:3000]}"
         if path not in ("calibration", "review") or (path == "calibration" and stack.mentalalign):
             # tables on every page but Review (empty queue here) and Calibration without MentalAlign (no CV table)
+            # a loaded machine may paint the data grids after the page's done marker: wait for one (or fail)
+            page.wait_for_selector('[data-testid="stDataFrame"]', state="attached", timeout=60_000)  # type: ignore[attr-defined]
             assert page.locator('[data-testid="stDataFrame"]').count() >= 1  # type: ignore[attr-defined]
         if path in ("agreement", "bias", "leaderboard"):
+            page.wait_for_selector('[data-testid="stVegaLiteChart"]', state="attached", timeout=60_000)  # type: ignore[attr-defined]
             assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         screenshot(page, ARTIFACTS / f"{path}.png")
