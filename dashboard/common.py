@@ -55,7 +55,8 @@ def fail(e: Exception) -> None:
 def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True, pairwise: bool = False) -> Scope:
     """Sidebar choice of a dataset or batch; stops the page when none exists.
 
-    The first dataset is the default, unless the URL names one (``?dataset=NAME`` or ``?batch_id=ID``).
+    The first dataset is the default (else the newest absolute batch), unless the URL names one
+    (``?dataset=NAME`` or ``?batch_id=ID``).
     Pairwise batches (no scores to agree on) are offered only to pages that draw them (``pairwise``).
     """
     try:
@@ -65,9 +66,10 @@ def scope_picker(c: Client, *, datasets: bool = True, batches: bool = True, pair
     options: dict[str, Scope] = {}
     if datasets:
         options.update({f"dataset · {d['name']}": {"dataset": d["name"]} for d in ov["datasets"]})
-    if batches:
+    if batches:  # absolute batches first: a pairwise batch is the default only when nothing else exists
+        ordered = sorted(ov["batches"], key=lambda b: b.get("mode") == "pairwise")
         options.update({f"batch · {b['name']} · {b['batch_id']}": {"batch_id": b["batch_id"]}
-                        for b in ov["batches"] if pairwise or b.get("mode") != "pairwise"})
+                        for b in ordered if pairwise or b.get("mode") != "pairwise"})
     if not options:
         st.info("Nothing to show yet: import ratings (`council ratings import-mentalalign`, or the Calibration "
                 "page) or submit a batch (`POST /v1/batches`).")

@@ -71,7 +71,7 @@ def test_rating_on_review_is_counted_on_agreement(browser: object, dashboard: Da
                                timeout=120_000)
         for attribute in ATTRIBUTES:
             group = page.locator(f'[class*="st-key-score-{attribute}-"]')  # type: ignore[attr-defined]
-            group.locator('label[data-baseweb="radio"]').nth(3).click()  # the point 4
+            group.get_by_text("4", exact=True).first.click()  # the point 4 (its anchor is a caption below it)
         screenshot(page, ARTIFACTS / "review-rating.png")
         page.get_by_role("button", name="Submit and next").click()  # type: ignore[attr-defined]
         stored = f"Stored 7 ratings by {REVIEWER}"
