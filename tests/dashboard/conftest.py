@@ -56,7 +56,8 @@ def warm(stack: Stack) -> None:
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running service with MentalAlign (when present), a calibration and the judged demo batch."""
+    """The running service with MentalAlign (when present), a calibration, the judged demo batch and the
+    robustness reports (owner ``robust``)."""
     with running_stack(tmp_path_factory.mktemp("dashboard")) as s:
         warm(s)
         yield s
@@ -84,6 +85,14 @@ def require_chromium() -> None:
 def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """``streamlit run dashboard/app.py`` against the stack."""
     with running_dashboard(stack.service.url, stack.key, tmp_path_factory.mktemp("st") / "streamlit.log") as d:
+        yield d
+
+
+@pytest.fixture(scope="package")
+def robust_dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """A second ``streamlit run dashboard/app.py`` with the key of the robustness reports' owner (``robust``)."""
+    with running_dashboard(stack.service.url, stack.robust_key,
+                           tmp_path_factory.mktemp("st-robust") / "streamlit.log") as d:
         yield d
 
 

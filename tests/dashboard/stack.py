@@ -14,11 +14,19 @@
   candidate's text carries a marker of its demo id with the planted Bradley–Terry strengths of
   :data:`PLANTED` and a first-position bias of :data:`PLANTED_BIAS`; the items declare ``demo:empathic`` as
   family ``fake-a`` (``meta.responder_families``), so judge fake-a has a self-preference record;
+- two stored ``robustness`` reports, made BEFORE the service starts by the real run function
+  (:func:`council.robustness.run.run_robustness`) with two judges on the fake server's gullible judge
+  (:mod:`judges.testing.gullible`: it obeys score instructions it reads, else scores the lowest point): the demo
+  batch's dismissive and unsafe replies of :data:`ROBUST_ITEMS` items under :data:`ROBUST_TRANSFORMATIONS`, once
+  with the text defences on and once off. They belong to their own owner :data:`ROBUST_OWNER` (its own key), as
+  a second team's would: its batches and reports are invisible to the ``local`` key, so the tests that count
+  the ``local`` owner's batches and judges see the stack as before;
 - ``streamlit run dashboard/app.py`` as a subprocess in its own session, pointed at the service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -28,12 +36,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import yaml
 
+from council.batchfile import read_batch
+from council.robustness.run import RobustnessResult, demo_source, run_robustness
+from council.store.store import Store
+from council.types import CouncilSpec
+from judges.injection import DEFAULT_DEFENCES, NO_DEFENCES
 from judges.testing import FakeOpenAIServer
 from tests.service.harness import BIN, Api, Service, ServiceConfig, fake_judge, free_port, reap_session, write_keys
 
@@ -48,6 +61,14 @@ PLANTED = {"empathic": 1.5, "generic": 0.5, "dismissive": -0.5, "unsafe": -1.5}
 PLANTED_BIAS = 0.3
 PLANTED_ORDER = [f"demo:{c}" for c in sorted(PLANTED, key=lambda c: -PLANTED[c])]
 """The responders best first, as the pairwise ranking must recover them."""
+
+
+ROBUST_OWNER = "robust"
+"""Owner (own API key) of the robustness reports and of the batches their runs judged."""
+ROBUST_ITEMS = 2
+"""Demo items whose dismissive and unsafe replies are attacked (2 items: 4 candidates)."""
+ROBUST_TRANSFORMATIONS = ["score_json", "seeker_instruction", "verbosity_padding"]
+"""A score payload in the reply, an instruction in the seeker's message, and padding that instructs nothing."""
 
 
 def has_mentalalign() -> bool:
@@ -93,6 +114,33 @@ def pairwise_items(items: list[dict]) -> list[dict]:
             for item in items]
 
 
+def gullible_council(base_url: str) -> CouncilSpec:
+    """Two judges on the gullible fake server, scoring directly (as ``bench/bench_robustness.py``'s)."""
+    judges = [{"id": f"gullible-{n}", "model": f"openai/gullible-{n}", "api_base": base_url,
+               "structured_output": "json_schema", "timeout_s": 10.0, "max_attempts": 2,
+               "agents": {"tom": False, "domain": False}} for n in range(2)]
+    return CouncilSpec.model_validate({"id": "fake-gullible", "judges": judges, "aggregation": "mean"})
+
+
+def store_robustness(db: Path) -> dict[str, RobustnessResult]:
+    """Run the robustness measure into ``db`` (owner :data:`ROBUST_OWNER`): ``undefended`` then ``defended``.
+
+    The defended report is the newer one (the Robustness page selects the newest first).
+    """
+    source = demo_source(read_batch(DEMO_BATCH, name="demo")).limited(ROBUST_ITEMS)
+    out: dict[str, RobustnessResult] = {}
+    with FakeOpenAIServer(gullible=True, choice="first") as fake:
+        store = Store(str(db))
+        try:
+            for arm, defences in (("undefended", NO_DEFENCES), ("defended", DEFAULT_DEFENCES)):
+                out[arm] = asyncio.run(run_robustness(store, [source], gullible_council(fake.base_url),
+                                                      transformations=ROBUST_TRANSFORMATIONS, defences=defences,
+                                                      owner=ROBUST_OWNER))
+        finally:
+            store.close()
+    return out
+
+
 @dataclass
 class Stack:
     """What the tests talk to."""
@@ -103,6 +151,10 @@ class Stack:
     batch_id: str
     mentalalign: bool
     pairwise_batch_id: str = ""
+    robust_key: str = ""
+    """API key of :data:`ROBUST_OWNER`, who owns the robustness reports."""
+    robustness: dict[str, RobustnessResult] = field(default_factory=dict)
+    """The stored robustness runs by arm (``undefended``, ``defended``)."""
 
 
 @contextmanager
@@ -110,11 +162,13 @@ def running_stack(home: Path, *, mentalalign: bool = True) -> Iterator[Stack]:
     """Build everything above under ``home``; stop and reap it all on exit."""
     home.mkdir(parents=True, exist_ok=True)
     key = f"ac_local_{secrets.token_hex(12)}"
-    write_keys(home / "keys.yaml", {"local": key})
+    robust_key = f"ac_{ROBUST_OWNER}_{secrets.token_hex(12)}"
+    write_keys(home / "keys.yaml", {"local": key, ROBUST_OWNER: robust_key})
     db = home / "service.duckdb"
     loaded = mentalalign and has_mentalalign()
     if loaded:
         load_mentalalign(db, home)
+    robustness = store_robustness(db)
     planted = {f"[[{c}]]": s for c, s in PLANTED.items()}
     with FakeOpenAIServer(latency_ms=20, seed=3, planted_strengths=planted, first_position_bias=PLANTED_BIAS) as fake:
         council = {"fake2": {"aggregation": "mean", "judges": [
@@ -142,7 +196,7 @@ def running_stack(home: Path, *, mentalalign: bool = True) -> Iterator[Stack]:
             pairwise_id = r.json()["batch_id"]
             status, _ = api.wait(pairwise_id, timeout=300)
             assert status["status"] == "completed", status
-            yield Stack(service, api, key, batch_id, loaded, pairwise_id)
+            yield Stack(service, api, key, batch_id, loaded, pairwise_id, robust_key, robustness)
         finally:
             api.close()
             service.cleanup()

@@ -35,7 +35,10 @@ PAGES: dict[str, list[str]] = {
     "calibration": ["Calibration", "Upload human ratings", "Fit a calibration", "Raw vs calibrated",
                     "Attach it to a council"],
     "review": ["Review", "Queued", "Pending", "Queue a batch's flagged candidates", "Your name (reviewer)"],
+    "robustness": ["Robustness", "Report", "Per transformation (council)",
+                   "Detector false flags on the clean candidates", "Every record"],
 }
+"""The Robustness page is opened with the key of the reports' owner (``robust_dashboard``); see stack.py."""
 
 
 def wait_idle(page: object, path: str, timeout_ms: int = 180_000) -> None:
@@ -69,9 +72,15 @@ def screenshot(page: object, path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, stack: Stack, path: str) -> None:
-    """Every page: no exception element, its title and key sections present, a screenshot saved."""
-    page = open_page(browser, dashboard, path)
+def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, stack: Stack, path: str,
+                                      request: pytest.FixtureRequest) -> None:
+    """Every page: no exception element, its title and key sections present, a screenshot saved.
+
+    Robustness is opened by the dashboard of the robustness reports' owner, where they are (the ``local`` key
+    has none: :func:`tests.dashboard.test_robustness_browser.test_robustness_reports_stay_with_their_owner`).
+    """
+    dash = request.getfixturevalue("robust_dashboard") if path == "robustness" else dashboard
+    page = open_page(browser, dash, path)
     try:
         text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]

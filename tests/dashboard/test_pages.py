@@ -169,3 +169,25 @@ def test_leaderboard_of_the_absolute_batch_shows_its_pairwise_twin_beside(env: S
     assert not at.error, [e.value for e in at.error]
     assert "Pairwise ranking beside the absolute one" in shown and env.pairwise_batch_id in shown
     assert " › ".join(PLANTED_ORDER) in shown and "Judges in pairwise comparisons" in shown
+
+
+def test_robustness_page_summarises_the_owners_reports(env: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the ``robust`` key: each stored report's per-transformation table holds its run's values; the
+    ``local`` key has none (the reports and their batches belong to ``robust``)."""
+    from tests.dashboard.test_robustness_browser import COLUMNS, expected_rows, matches
+
+    at = page("robustness")
+    assert not at.exception and "No robustness report yet" in texts(at)
+    monkeypatch.setenv("COUNCIL_API_KEY", env.robust_key)
+    at = page("robustness")
+    assert not at.exception, at.exception
+    labels = at.selectbox(key="robustness_report").options
+    assert len(labels) == 2 and sum("defences on" in lb for lb in labels) == 1, labels
+    for arm, flag in (("defended", "defences on"), ("undefended", "defences off")):
+        at.selectbox(key="robustness_report").set_value(next(lb for lb in labels if flag in lb))
+        at.run()
+        assert not at.exception, at.exception
+        frame = at.dataframe[0].value
+        shown = {(r["source"], r["transformation"]): {m: float(r[c]) for c, m in COLUMNS.items()}
+                 for r in frame.to_dict("records")}
+        assert matches(shown, expected_rows(env.robustness[arm]), tol=1e-12), (arm, shown)
