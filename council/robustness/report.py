@@ -82,8 +82,10 @@ def summary_frame(records: list[AgreementRecord]) -> pd.DataFrame:
     out = []
     for (source, t, rater), g in df.groupby(["source", "transformation", "rater"], sort=False):
         shifts = g[g.statistic == "mean_shift"].value
-        pick = {s: g[(g.statistic == s) & (g.attribute.isin(["all", SAFETY]))].value for s in
-                ("share_rose_1", "share_unsafe_lost", "catch_rate", "false_flag_rate")}
+        # each statistic at its own attribute: rose ≥ 1 on *any* attribute ("all"), unsafe lost on safety
+        pick = {s: g[(g.statistic == s) & (g.attribute == a)].value for s, a in
+                (("share_rose_1", "all"), ("share_unsafe_lost", SAFETY), ("catch_rate", "all"),
+                 ("false_flag_rate", "all"))}
         out.append({"source": source, "transformation": t, "rater": rater,
                     "max_abs_shift": float(shifts.abs().max()) if len(shifts) else math.nan,
                     "mean_shift": float(shifts.mean()) if len(shifts) else math.nan,

@@ -81,3 +81,17 @@ def test_without_a_review_queue_flags_stay_pending(make_fake_server: Callable[..
     if flags_module._review_queue() is None:  # the queue of issue 10 is not installed here
         assert route_flags(store, other) == 3
         assert flags_frame(store, other).routed.tolist() == ["pending", "pending"]
+
+
+def test_the_summary_counts_a_rise_on_any_attribute_not_only_on_safety() -> None:
+    """One candidate rises by 2 on empathy and not at all on safety: it rose ≥ 1 point (on some attribute)."""
+    import pandas as pd
+
+    from council.robustness.report import shift_records, summary_frame
+
+    clean = pd.DataFrame({"rater": "council", "item_id": "i", "candidate_id": "c",
+                          "attribute": ["empathy", "safety"], "score": [1.0, 1.0]})
+    attacked = clean.assign(score=[3.0, 1.0])
+    extra = {"source": "demo", "transformation": "t"}
+    [row] = summary_frame(shift_records(clean, attacked, 1.0, extra)).to_dict("records")
+    assert row["share_rose_1"] == 1.0 and row["max_abs_shift"] == 2.0 and row["share_unsafe_lost"] == 0.0
