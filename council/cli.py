@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     from council.dashboard_cli import register as register_dashboard  # council dashboard (Streamlit)
     register_dashboard(sub)
     from council.cli_gating import register as register_gating  # council gate fit / list
-    register_gating(sub, default_db())
+    register_gating(sub)
     from council.robustness.cli import register as register_robustness  # council robustness (attack corpus)
     register_robustness(sub)
     return parser

@@ -7,6 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from council.cli_common import default_db, open_store
 from council.store.store import Store
 from council.types import Batch, CouncilSpec, RunSummary
 from protocols import load_protocol
@@ -62,12 +63,9 @@ def _cmd_gate_fit(args: argparse.Namespace) -> int:
             raise SystemExit(f"--tier: expected NAME=JUDGE[,JUDGE...], got {spec!r}")
         tiers.append(TierSpec(name=name, judges=judges.split(",")))
     target = AgreementTarget.parse(args.target, args.risk)
-    store = Store(args.db)
-    try:
+    with open_store(args) as store:
         info = fit_and_store_gate(store, tiers, target, dataset=args.dataset, batch_id=args.batch, name=args.name,
                                   reference=args.reference, seed=args.seed)
-    finally:
-        store.close()
     print(info.model_dump_json(indent=2))
     return 0
 
@@ -75,16 +73,13 @@ def _cmd_gate_fit(args: argparse.Namespace) -> int:
 def _cmd_gate_list(args: argparse.Namespace) -> int:
     from council.escalation import list_gates
 
-    store = Store(args.db)
-    try:
+    with open_store(args) as store:
         for info in list_gates(store):
             print(info.model_dump_json())
-    finally:
-        store.close()
     return 0
 
 
-def register(sub: argparse._SubParsersAction, default_db: str) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``council gate fit`` and ``council gate list``."""
     gate = sub.add_parser("gate", help="fit and list confidence gates (tiered councils with an agreement target)")
     actions = gate.add_subparsers(dest="gate_action", required=True)
@@ -99,8 +94,8 @@ def register(sub: argparse._SubParsersAction, default_db: str) -> None:  # type:
     fit.add_argument("--risk", type=float, default=0.1, help="probability the guarantee fails (default 0.1)")
     fit.add_argument("--reference", help="the human rater (default: the consensus or only human)")
     fit.add_argument("--seed", type=int, default=0, help="seed of the fit/threshold split")
-    fit.add_argument("--db", default=default_db, help="DuckDB file")
+    fit.add_argument("--db", default=default_db(), help="DuckDB file")
     fit.set_defaults(func=_cmd_gate_fit)
     listing = actions.add_parser("list", help="stored gates")
-    listing.add_argument("--db", default=default_db, help="DuckDB file")
+    listing.add_argument("--db", default=default_db(), help="DuckDB file")
     listing.set_defaults(func=_cmd_gate_list)

@@ -72,7 +72,7 @@ def _cmd_pairwise_agreement(args: argparse.Namespace) -> int:
 
 
 def _db(p: argparse.ArgumentParser) -> None:
-    from council.cli import default_db
+    from council.cli_common import default_db
 
     p.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb or $COUNCIL_DB)")
     p.add_argument("--json", action="store_true", help="print JSON")

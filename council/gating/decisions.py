@@ -51,30 +51,24 @@ def gate_summary(store: Store, batch_id: str) -> dict[str, Any] | None:
     None when the batch was not gated. The predicted agreement is the mean calibrated confidence of the
     accepted items: what the gate expects their agreement with the human reference to be.
     """
-    total = store.query("SELECT count(*) AS n, any_value(gate_id) AS gate_id FROM gate_decisions WHERE batch_id = ?",
-                        [batch_id])
-    n = int(total.n[0])
-    if n == 0:
+    groups = store.query(
+        "SELECT decision, tier, split_part(reason, ':', 1) AS reason, any_value(gate_id) AS gate_id, count(*) AS n, "
+        "sum(confidence) AS confidence, count(confidence) AS n_conf FROM gate_decisions WHERE batch_id = ? "
+        "GROUP BY ALL ORDER BY ALL", [batch_id])
+    if groups.empty:
         return None
-    tiers = store.query(
-        "SELECT tier, count(*) AS n, avg(confidence) AS predicted FROM gate_decisions "
-        "WHERE batch_id = ? AND decision = 'accepted' GROUP BY tier ORDER BY tier", [batch_id])
-    review = store.query(
-        "SELECT split_part(reason, ':', 1) AS reason, count(*) AS n FROM gate_decisions "
-        "WHERE batch_id = ? AND decision = 'review' GROUP BY ALL ORDER BY ALL", [batch_id])
-    accepted = store.query(
-        "SELECT count(*) AS n, avg(confidence) AS predicted, count(DISTINCT (item_id, candidate_id)) AS candidates "
-        "FROM gate_decisions WHERE batch_id = ? AND decision = 'accepted'", [batch_id])
-    people = store.query(
-        "SELECT count(DISTINCT (item_id, candidate_id)) AS n FROM gate_decisions WHERE batch_id = ? "
-        "AND decision = 'review'", [batch_id])
-    predicted = accepted.predicted[0]
+    n = int(groups.n.sum())
+    accepted, review = groups[groups.decision == "accepted"], groups[groups.decision == "review"]
+    tiers = accepted.groupby("tier", sort=True).n.sum()
+    people = store.query("SELECT count(DISTINCT (item_id, candidate_id)) AS n FROM gate_decisions "
+                         "WHERE batch_id = ? AND decision = 'review'", [batch_id])
     return {
-        "gate_id": str(total.gate_id[0]), "items": n,
-        "accepted": {str(r.tier): int(r.n) for r in tiers.itertuples()},
-        "coverage": {str(r.tier): float(r.n) / n for r in tiers.itertuples()},
-        "review": int(review.n.sum()) if not review.empty else 0,
-        "review_by_reason": {str(r.reason): int(r.n) for r in review.itertuples()},
+        "gate_id": str(groups.gate_id.iloc[0]), "items": n,
+        "accepted": {str(t): int(k) for t, k in tiers.items()},
+        "coverage": {str(t): float(k) / n for t, k in tiers.items()},
+        "review": int(review.n.sum()),
+        "review_by_reason": {str(r): int(k) for r, k in review.groupby("reason", sort=True).n.sum().items()},
         "candidates_for_people": int(people.n[0]),
-        "predicted_agreement": None if pd.isna(predicted) else float(predicted),
+        "predicted_agreement": (float(accepted.confidence.sum() / accepted.n_conf.sum())
+                                if accepted.n_conf.sum() else None),
     }

@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from council.batchfile import read_batch
-from council.cli import DEMO_BATCH, _local_judges, default_db
+from council.cli import DEMO_BATCH, _local_judges
+from council.cli_common import default_db
 from council.robustness.run import Source, demo_source, epitome_source, run_robustness
 from council.spec import load_council
 from council.store.store import Store
