@@ -199,6 +199,14 @@ def _cmd_reports(args: argparse.Namespace) -> int:
         if not args.id:
             raise AnalysisError("report_id", "'reports show' needs a report id")
         rep = get_report(store, args.id, OWNER)
+    if rep.kind == "robustness" and not args.json:
+        from rich.console import Console
+
+        from council.robustness.cli import print_summary
+        from council.robustness.report import summary_frame
+
+        print_summary(Console(width=160) if not Console().is_terminal else Console(), summary_frame(rep.records))
+        return 0
     print_records(rep.report_id, rep.records, args.json)
     return 0
 
@@ -304,7 +312,7 @@ def register(sub: Any) -> None:
     cals.add_argument("id", nargs="?")
     cals.add_argument("--batch", help="apply: the batch to calibrate")
     _common(cals, scope=False)
-    reps = _add(sub, "reports", _cmd_reports, "list or show stored agreement and bias reports")
+    reps = _add(sub, "reports", _cmd_reports, "list or show stored agreement, bias and robustness reports")
     reps.add_argument("action", choices=["list", "show"])
     reps.add_argument("id", nargs="?")
     _common(reps, scope=False)
