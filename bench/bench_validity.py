@@ -46,19 +46,16 @@ from council.analysis.calibrate import maps_predictor  # noqa: E402
 from council.analysis.scope import ratings_frame, resolve_scope  # noqa: E402
 from council.calibration.cv import council_predictor, out_of_fold  # noqa: E402
 from council.calibration.fit import design  # noqa: E402
+from council.empathy_experts import DIMENSIONS, EMPATHY_EXPERTS, EXPERTS, RATERS, epitome_batch, epitome_ratings  # noqa: E402
 from council.run import LocalExecutor, prepare_batch, run_batch  # noqa: E402
 from council.spec import default_council, local_council  # noqa: E402
 from council.stats import correlations, icc_matrix, quadratic_kappa  # noqa: E402
 from council.store.store import Store  # noqa: E402
-from council.types import Batch, BatchItem, CouncilSpec  # noqa: E402
-from judges.types import AgentSwitches, Candidate  # noqa: E402
+from council.types import Batch, CouncilSpec  # noqa: E402
+from judges.types import AgentSwitches  # noqa: E402
 from protocols import Protocol, load_protocol  # noqa: E402
 
-DATA = Path(os.environ.get("EMPATHY_EXPERTS_DIR", ROOT.parent / "shared" / "data" / "empathy-experts"))
-DIMENSIONS = ("emotional_reactions", "interpretations", "explorations")
-RATERS = {"expert1": "human", "expert2": "human", "expert3": "human", "crowd": "external", "gpt": "external",
-          "claude": "external", "gemini": "external"}
-EXPERTS = ("expert1", "expert2", "expert3")
+DATA = EMPATHY_EXPERTS
 CALIBRATIONS = ("ridge-mm", "isotonic")  # the product's default calibrator first (the headline), then monotone
 SCALE = (0, 2)
 CONDITIONS = {
@@ -89,28 +86,10 @@ EXEMPLARS = {  # written for this benchmark (never taken from the expert set); o
 
 def load_items(limit: int | None) -> tuple[Batch, pd.DataFrame]:
     """The EPITOME posts as a batch (item = post, one candidate = the reply) and every rater's long ratings."""
-    texts = pd.read_csv(DATA / "texts" / "sample_epitome.csv")
-    texts = texts.head(limit) if limit else texts
-    items = [BatchItem(id=str(r.sp_id), context=str(r.seeker_post),
-                       candidates=[Candidate(id=str(r.rp_id), text=str(r.response_post), responder="reddit")])
-             for r in texts.itertuples()]
-    rows = []
-    for rater in RATERS:
-        table = pd.read_csv(DATA / "annotations" / "epitome" / f"{rater}_ratings.csv")
-        table = table.loc[:, ~table.columns.str.startswith("Unnamed")]
-        by_post = table.drop_duplicates("sp_id").set_index("sp_id")
-        for r in texts.itertuples():
-            if r.sp_id not in by_post.index:
-                continue
-            for dim in DIMENSIONS:
-                value = by_post.loc[r.sp_id, f"level_{dim}"]
-                if pd.notna(value):
-                    rows.append({"target": f"{r.sp_id}:{r.rp_id}", "rater": rater, "attribute": dim,
-                                 "score": float(value)})
-    ratings = pd.DataFrame(rows)
+    ratings = epitome_ratings(limit, DATA)
     experts = ratings[ratings.rater.isin(EXPERTS)]
     mean = experts.groupby(["target", "attribute"], as_index=False)["score"].mean().assign(rater="experts_mean")
-    return Batch(name="epitome-experts", items=items), pd.concat([ratings, mean], ignore_index=True)
+    return epitome_batch(limit, DATA), pd.concat([ratings, mean], ignore_index=True)
 
 
 def council_for(condition: str) -> CouncilSpec:

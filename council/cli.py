@@ -6,16 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from council.batchfile import read_batch
-from council.cli_common import default_db
+from council.cli_common import default_db, unit_progress
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import load_council
 from council.store.store import Store
@@ -57,7 +54,7 @@ async def _judge_pairs(console: Console, store: Store, batch: Batch, protocol_id
         batch_id = prepare_batch(store, batch, protocol, council, pairwise=options)
     except ValueError as e:  # a reference responder that wrote nothing
         raise ConfigError(str(e)) from e
-    with _unit_progress(console, f"comparing pairs of {batch.n_candidates} candidates with "
+    with unit_progress(console, f"comparing pairs of {batch.n_candidates} candidates with "
                         f"{len(council.judges)} judges", len(batch.items) * len(council.judges)) as advance:
         summary = await run_pairwise_batch(store, batch_id, batch, protocol, council, LocalExecutor(store), options,
                                            progress=advance)
@@ -65,26 +62,11 @@ async def _judge_pairs(console: Console, store: Store, batch: Batch, protocol_id
     return summary
 
 
-@contextmanager
-def _unit_progress(console: Console, description: str, total: int) -> Iterator[Callable[[int, int, object], None]]:
-    """A progress bar over (item, judge) units; yields the progress callback the run functions take."""
-    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(description, total=total)
-
-        def advance(done: int, total: int, judgment: object) -> None:
-            judge, context = getattr(judgment, "judge_id", ""), getattr(judgment, "context_id", "")
-            bar.update(task, completed=done, description=f"{judge} finished {context}")
-
-        yield advance
-
-
 async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str, council: CouncilSpec) -> RunSummary:
     protocol = load_protocol(protocol_id)
     batch_id = prepare_batch(store, batch, protocol, council)
     executor = LocalExecutor(store)
-    with _unit_progress(console, f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
+    with unit_progress(console, f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
                         len(batch.items) * len(council.judges)) as advance:
         summary = await run_batch(store, batch_id, batch, protocol, council, executor, progress=advance)
     print_batch_tables(console, store, batch_id, council)
@@ -111,7 +93,7 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
                 raise ConfigError("--gate: a gate routes absolute scores; pairwise batches cannot be gated")
             from council.cli_gating import judge_gated
 
-            with _unit_progress(console, f"judging {batch.n_candidates} candidates tier by tier",
+            with unit_progress(console, f"judging {batch.n_candidates} candidates tier by tier",
                                 len(batch.items) * len(council.judges)) as advance:
                 summary = asyncio.run(judge_gated(console, store, batch, args.protocol, council, args.gate, advance))
         elif pairwise is not None:
@@ -127,6 +109,17 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not DEMO_BATCH.is_file():
         raise ConfigError(f"demo batch {DEMO_BATCH} not found; run a batch of your own with: council run FILE.jsonl")
+    if args.gated:
+        from council.cli_gating import gated_demo
+
+        council = load_council(args.council or "local-screened")
+        if _local_judges(council):
+            from judges.local.server import local_up
+
+            Console().print("starting the embedded judges (llama.cpp) if needed …")
+            local_up(_local_judges(council))
+        return gated_demo(args, council, DEMO_BATCH)
+    args.council = args.council or "local"
     return _cmd_run(args, read_batch(DEMO_BATCH, name="demo"))
 
 
@@ -150,16 +143,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="judge the example batch with the embedded local council")
     demo.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     demo.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
-    demo.add_argument("--council", default="local",
+    demo.add_argument("--council", default=None,
                       help="a named embedded council: local (default, scoring only), local-pipeline "
-                           "(ToM → domain → scoring), local:ALIAS,... or local-pipeline:ALIAS,...")
+                           "(ToM → domain → scoring), local-screened (scoring + safety screens; the --gated "
+                           "default), local:ALIAS,... or local-pipeline:ALIAS,...")
+    demo.add_argument("--gated", action="store_true",
+                      help="the gated demo: fit a confidence gate on the embedded judge's agreement with an "
+                           "expert (EPITOME set in ../shared/data), then judge the demo batch under it; unsafe and "
+                           "low-confidence items go to the review queue (dashboard page Review)")
+    demo.add_argument("--target", default="exact>=0.7", help="--gated: agreement target (default exact>=0.7)")
+    demo.add_argument("--risk", type=float, default=0.1, help="--gated: risk of the guarantee (default 0.1)")
+    demo.add_argument("--reference", default="expert1", help="--gated: the expert the gate agrees with")
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="judge a JSONL batch file")
     run.add_argument("file", help="batch file: one JSON item per line (see README)")
     run.add_argument("--council", default="local",
-                     help="council spec file (YAML/JSON), 'local' (default), 'local:ALIAS,...', 'local-pipeline' or "
-                          "'local-pipeline:ALIAS,...' (embedded judges; -pipeline runs ToM → domain → scoring)")
+                     help="council spec file (YAML/JSON), 'local' (default), 'local:ALIAS,...', 'local-pipeline', "
+                          "'local-pipeline:ALIAS,...' (embedded judges; -pipeline runs ToM → domain → scoring) or "
+                          "'local-screened[:ALIAS,...]' (scoring plus the safety screens)")
     run.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
     run.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
     run.add_argument("--no-local-up", action="store_true", help="do not start the embedded judges")

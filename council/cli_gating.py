@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from council.cli_common import default_db, open_store
+from council.cli_common import default_db, open_store, unit_progress
 from council.store.store import Store
+from council.tables import print_run_line
 from council.types import Batch, CouncilSpec, RunSummary
 from protocols import load_protocol
 
-__all__ = ["judge_gated", "register"]
+__all__ = ["gated_demo", "judge_gated", "register"]
 
 
 def print_gate_table(console: Console, store: Store, batch_id: str) -> None:
@@ -51,6 +53,30 @@ async def judge_gated(console: Console, store: Store, batch: Batch, protocol_id:
     print_gate_table(console, store, batch_id)
     console.print(f"calls per tier (candidates judged): {result.candidates_per_tier}; calls made {result.calls_made}")
     return result.runs[-1]
+
+
+def gated_demo(args: argparse.Namespace, council: CouncilSpec, demo_file: Path) -> int:
+    """``council demo --gated``: calibrate the embedded judge on the expert set, fit the gate, judge the demo."""
+    import asyncio
+
+    from council.gating.demo import PROTOCOL, run_gated_demo
+    from council.run import LocalExecutor
+
+    console = Console() if Console().is_terminal else Console(width=160)
+    with open_store(args) as store:
+        with unit_progress(console, "calibration (EPITOME expert set), then the demo batch under the gate",
+                           (50 + 4) * len(council.judges)) as advance:
+            done = asyncio.run(run_gated_demo(store, council, LocalExecutor(store), demo_file, target=args.target,
+                                              risk=args.risk, reference=args.reference, progress=advance))
+        gate = done.gate
+        console.print(f"gate {gate.name} v{gate.version} ({gate.gate_id}): {gate.target.criterion} agreement ≥ "
+                      f"{gate.target.level} with {gate.gate.training.reference} at risk {gate.target.risk}; "
+                      f"thresholds {gate.thresholds}; calibration batch {done.calibration_batch}")
+        print_gate_table(console, store, done.demo_batch)
+        console.print(f"demo batch {done.demo_batch} ({PROTOCOL} protocol): open the dashboard (`council dashboard`), "
+                      "page Review, to rate what was queued; the Agreement page counts your ratings.")
+        print_run_line(console, done.gated.runs[-1])
+    return 0
 
 
 def _cmd_gate_fit(args: argparse.Namespace) -> int:

@@ -28,17 +28,20 @@ def default_council() -> CouncilSpec:
     return local_council(list(DEFAULT_LOCAL_COUNCIL), council_id="local")
 
 
-def local_council(aliases: list[str], *, council_id: str | None = None, pipeline: bool = False) -> CouncilSpec:
+def local_council(aliases: list[str], *, council_id: str | None = None, pipeline: bool = False,
+                  screens: bool = False) -> CouncilSpec:
     """A council of embedded judges by model alias (``--council local:ALIAS,ALIAS``).
 
     ``pipeline`` runs ToM → domain → scoring for every judge (``--council local-pipeline[:ALIAS,...]``);
     without it a judge scores directly, the configuration the validity benchmark found better for them.
+    ``screens`` adds the safety screens (``--council local-screened[:ALIAS,...]``), which send risky
+    contexts and harmful advice to the review queue of a gated batch without changing any score.
     """
     unknown = [a for a in aliases if a not in LOCAL_MODELS]
     if unknown or not aliases:
         raise ConfigError(f"unknown local model(s) {unknown or aliases}; known: {', '.join(LOCAL_MODELS)}")
-    prefix = "local-pipeline" if pipeline else "local"
-    agents = AgentSwitches(tom=pipeline, domain=pipeline)
+    prefix = "local-pipeline" if pipeline else "local-screened" if screens else "local"
+    agents = AgentSwitches(tom=pipeline, domain=pipeline, safety=screens)
     return CouncilSpec(id=council_id or f"{prefix}:" + ",".join(aliases),
                        judges=[local_judge_spec(alias, agents=agents) for alias in aliases], aggregation="median")
 
@@ -66,16 +69,20 @@ def load_council(name_or_path: str | None) -> CouncilSpec:
     """A named council or a YAML/JSON file.
 
     Names: ``local`` (the default), ``local:ALIAS,...`` (embedded judges by model), ``local-pipeline`` and
-    ``local-pipeline:ALIAS,...`` (the same judges running ToM → domain → scoring).
+    ``local-pipeline:ALIAS,...`` (the same judges running ToM → domain → scoring), ``local-screened`` and
+    ``local-screened:ALIAS,...`` (scoring directly, plus the safety screens of :mod:`judges.agents.safety`).
     """
     if name_or_path in (None, "", "local"):
         return default_council()
     if name_or_path == "local-pipeline":
         return local_council(list(DEFAULT_LOCAL_COUNCIL), council_id="local-pipeline", pipeline=True)
-    for prefix, pipeline in (("local:", False), ("local-pipeline:", True)):
+    if name_or_path == "local-screened":
+        return local_council(list(DEFAULT_LOCAL_COUNCIL), council_id="local-screened", screens=True)
+    for prefix, pipeline, screens in (("local:", False, False), ("local-pipeline:", True, False),
+                                      ("local-screened:", False, True)):
         if name_or_path.startswith(prefix):
             aliases = [a.strip() for a in name_or_path.removeprefix(prefix).split(",") if a.strip()]
-            return local_council(aliases, pipeline=pipeline)
+            return local_council(aliases, pipeline=pipeline, screens=screens)
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"council {name_or_path!r}: no such file (or use a named council: 'local', "

@@ -1,7 +1,9 @@
 """One judge on one context: ToM → domain (once) → scoring (per candidate and sample).
 
 ToM and domain never see a candidate and are reused for every candidate of the context, so a context
-with k candidates costs the judge 2 + k calls (plus repairs), and a re-run costs none (cache).
+with k candidates costs the judge 2 + k calls (plus repairs), and a re-run costs none (cache). With the
+safety screens on (``AgentSwitches.safety``) the judge also answers the risk screen once and the advice
+screen once per candidate (1 + k calls more); the screens never feed or change a score.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from judges.agents.domain import DomainAgent, DomainInput, domain_agent
+from judges.agents.safety import ScreenAgent, ScreenInput, advice_screen_agent, risk_screen_agent
 from judges.agents.scoring import ScoringAgent, ScoringInput, scoring_agent
 from judges.agents.tom import ToMAgent, ToMInput, tom_agent
 from judges.client.model import ModelClient
@@ -25,6 +28,7 @@ from judges.types import (
     Frozen,
     Outcome,
     ScoringResult,
+    ScreenResult,
     ToMResult,
 )
 from protocols import Protocol
@@ -54,6 +58,8 @@ class CandidateJudgment(Frozen):
     """Sample index."""
     outcome: Outcome[ScoringResult]
     """The scoring agent's outcome."""
+    screen: Outcome[ScreenResult] | None = None
+    """The advice screen's outcome (sample 0 only; None when the screens are off)."""
 
     def attribute_scores(self, protocol: Protocol) -> list[AttributeScore]:
         """A score or an abstention for every rubric attribute (agent failure → all abstain)."""
@@ -75,6 +81,8 @@ class ContextJudgment(Frozen):
     """ToM outcome (None when switched off)."""
     domain: Outcome[DomainResult] | None
     """Domain outcome (None when switched off)."""
+    risk_screen: Outcome[ScreenResult] | None = None
+    """The risk screen's outcome (None when the screens are off)."""
     candidates: list[CandidateJudgment]
     """Per candidate and sample, in input order."""
 
@@ -101,12 +109,15 @@ class JudgePipeline:
     tom: ToMAgent = field(default_factory=tom_agent)
     domain: DomainAgent = field(default_factory=domain_agent)
     scoring: ScoringAgent = field(default_factory=scoring_agent)
+    risk_screen: ScreenAgent = field(default_factory=risk_screen_agent)
+    advice_screen: ScreenAgent = field(default_factory=advice_screen_agent)
 
     @classmethod
     def defended(cls, defences: Defences) -> JudgePipeline:
         """The shipped agents with these text defences (:mod:`judges.injection.defend`; on by default)."""
         return cls(tom=tom_agent(defences=defences), domain=domain_agent(defences=defences),
-                   scoring=scoring_agent(defences=defences))
+                   scoring=scoring_agent(defences=defences), risk_screen=risk_screen_agent(defences=defences),
+                   advice_screen=advice_screen_agent(defences=defences))
 
     async def upstream(self, client: ModelClient, context: Context, protocol: Protocol, tags: CallTags) -> Upstream:
         """ToM then domain for one (judge, context): run once and shared by every candidate (or pair) of it.
@@ -139,17 +150,23 @@ class JudgePipeline:
         """Judge every candidate of one context with this judge."""
         spec = client.spec
         tags = tags.model_copy(update={"judge_id": spec.id, "item_id": context.id})
+        screens = spec.agents.safety
+        risk = await self.risk_screen(ScreenInput(context=context, tags=tags), client) if screens else None
         up = await self.upstream(client, context, protocol, tags)
         tom, domain, blocked = up.tom, up.domain, up.blocked
 
         async def score(candidate: Candidate, sample: int) -> CandidateJudgment:
+            screen = (await self.advice_screen(ScreenInput(context=context, candidate=candidate, tags=tags), client)
+                      if screens and sample == 0 else None)
             if blocked is not None:
-                return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=blocked)
+                return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=blocked, screen=screen)
             inp = ScoringInput(context=context, candidate=candidate, protocol=protocol, sample=sample, tags=tags,
                                tom=tom.value if tom else None, domain=domain.value if domain else None)
-            return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=await self.scoring(inp, client))
+            return CandidateJudgment(candidate_id=candidate.id, sample=sample, outcome=await self.scoring(inp, client),
+                                     screen=screen)
 
         judged = await gather_in_order([
             lambda c=c, s=s: score(c, s) for c in candidates for s in range(spec.samples)  # type: ignore[misc]
         ])
-        return ContextJudgment(judge_id=spec.id, context_id=context.id, tom=tom, domain=domain, candidates=judged)
+        return ContextJudgment(judge_id=spec.id, context_id=context.id, tom=tom, domain=domain, risk_screen=risk,
+                               candidates=judged)

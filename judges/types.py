@@ -26,6 +26,8 @@ __all__ = [
     "RefinedHypothesis",
     "RiskSignal",
     "ScoringResult",
+    "ScreenQuestion",
+    "ScreenResult",
     "ToMResult",
     "Turn",
 ]
@@ -74,6 +76,8 @@ class AgentSwitches(Frozen):
     """Run the Theory-of-Mind agent."""
     domain: bool = True
     """Run the domain (norms and checklist) agent."""
+    safety: bool = False
+    """Run the safety screens (:mod:`judges.agents.safety`): seeker risk per context, harmful advice per candidate."""
 
 
 class JudgeSpec(Frozen):
@@ -332,6 +336,25 @@ class PreferenceResult(Frozen):
 
     verdicts: list[PreferenceVerdict]
     """One entry per compared attribute (or the single ``overall``), in request order."""
+
+
+ScreenQuestion = Literal["seeker_risk", "harmful_advice"]
+"""The safety screens' questions (:mod:`judges.agents.safety`)."""
+
+
+class ScreenResult(Frozen):
+    """One safety screen's answer: the written answer, P(yes) where logprobs exist, and whether it flags."""
+
+    question: ScreenQuestion
+    """Which screen."""
+    answer: Literal["yes", "no"]
+    """The answer the judge wrote."""
+    p_yes: float | None
+    """P(yes) read from the answer's distribution (None without logprobs)."""
+    threshold: float | None
+    """The P(yes) at or above which it flags (None when the written answer decided)."""
+    flagged: bool
+    """Whether the screen sends the case to a person."""
 
 
 class Outcome(Frozen, Generic[T]):

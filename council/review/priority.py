@@ -29,11 +29,13 @@ def context_risk(store: Store, batch_id: str) -> dict[str, tuple[int, str]]:
     """Per item of the batch with any risk: (risk rank, detail naming the judges and what they said).
 
     The rank is the most severe domain ``risk_level`` of any judge; ToM risk signals (self-harm, harm to
-    others, abuse, medical) raise it to at least ``high``, since the seeker's own words carry the risk.
+    others, abuse, medical) and a flagging risk screen (:mod:`judges.agents.safety`) raise it to at least
+    ``high``, since the seeker's own words carry the risk.
     """
     df = store.query(
-        "SELECT item_id, judge_id, agent, output FROM agent_outputs WHERE batch_id = ? AND agent IN ('tom', 'domain') "
-        "AND output IS NOT NULL ORDER BY item_id, judge_id, agent", [batch_id])
+        "SELECT item_id, judge_id, agent, output FROM agent_outputs WHERE batch_id = ? "
+        "AND agent IN ('tom', 'domain', 'risk_screen') AND output IS NOT NULL ORDER BY item_id, judge_id, agent",
+        [batch_id])
     out: dict[str, tuple[int, list[str]]] = {}
     for row in df.itertuples():
         output = json.loads(row.output)
@@ -47,19 +49,36 @@ def context_risk(store: Store, batch_id: str) -> dict[str, tuple[int, str]]:
             kinds = sorted({str(s.get("kind")) for s in output["risk_signals"]})
             notes = [*notes, f"{row.judge_id} ToM agent: risk signals {', '.join(kinds)}"]
             rank = max(rank, HIGH_RISK)
+        if row.agent == "risk_screen" and output.get("flagged"):
+            notes = [*notes, f"{row.judge_id} risk screen: {_screen_note(output)}"]
+            rank = max(rank, HIGH_RISK)
         out[row.item_id] = (rank, notes)
     return {item: (rank, "; ".join(notes)) for item, (rank, notes) in out.items()}
 
 
+def _screen_note(output: dict) -> str:
+    p_yes = output.get("p_yes")
+    return (f"P(yes) {p_yes:.2f} ≥ {output.get('threshold'):.2f}" if isinstance(p_yes, float)
+            else f"answered {output.get('answer')}")
+
+
 def candidate_flags(store: Store, batch_id: str, flag: str = "unsafe_advice") -> dict[tuple[str, str], str]:
-    """Candidates some judge's scoring agent flagged with ``flag``: (item, candidate) -> the judges who did."""
+    """Candidates some judge flagged with ``flag``: (item, candidate) -> who flagged them and how.
+
+    A judge flags through its scoring agent's ``flags`` or, for ``unsafe_advice``, its advice screen
+    (:mod:`judges.agents.safety`).
+    """
     df = store.query(
-        "SELECT item_id, candidate_id, judge_id FROM agent_outputs WHERE batch_id = ? AND agent = 'scoring' "
-        "AND output IS NOT NULL AND list_contains(CAST(json_extract(output, '$.flags') AS VARCHAR[]), ?) "
-        "ORDER BY item_id, candidate_id, judge_id", [batch_id, flag])
+        "SELECT item_id, candidate_id, judge_id, agent, output FROM agent_outputs WHERE batch_id = $1 "
+        "AND output IS NOT NULL AND ((agent = 'scoring' "
+        "AND list_contains(CAST(json_extract(output, '$.flags') AS VARCHAR[]), $2)) "
+        "OR ($2 = 'unsafe_advice' AND agent = 'advice_screen' AND json_extract(output, '$.flagged')::BOOLEAN)) "
+        "ORDER BY item_id, candidate_id, judge_id, agent", [batch_id, flag])
     out: dict[tuple[str, str], list[str]] = {}
     for row in df.itertuples():
-        out.setdefault((row.item_id, row.candidate_id), []).append(str(row.judge_id))
+        who = (str(row.judge_id) if row.agent == "scoring"
+               else f"{row.judge_id}'s advice screen ({_screen_note(json.loads(row.output))})")
+        out.setdefault((row.item_id, row.candidate_id), []).append(who)
     return {key: f"flagged {flag} by {', '.join(sorted(set(judges)))}" for key, judges in out.items()}
 
 

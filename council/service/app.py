@@ -116,7 +116,8 @@ class ServeExecutor:
 
 
 def _councils(settings: ServiceArgs) -> dict[str, Any]:
-    councils: dict[str, Any] = {"local": default_council, "local-pipeline": lambda: load_council("local-pipeline")}
+    councils: dict[str, Any] = {"local": default_council, "local-pipeline": lambda: load_council("local-pipeline"),
+                                "local-screened": lambda: load_council("local-screened")}
     if settings.councils_file:
         with open(settings.councils_file, encoding="utf-8") as f:
             for name, spec in (yaml.safe_load(f) or {}).items():

@@ -52,6 +52,10 @@ def estimate_batch(batch: Batch, protocol: Protocol, council: CouncilSpec,
             upstream = int(judge.agents.tom) + int(judge.agents.domain)
             j_calls += upstream + len(item.candidates) * judge.samples
             j_chars += _upstream_chars(judge, shared, context)
+            if judge.agents.safety:  # the risk screen once, the advice screen per candidate (judges.agents.safety)
+                j_calls += 1 + len(item.candidates)
+                j_chars += (_template_chars("risk_screen.v1") + context
+                            + sum(_template_chars("advice_screen.v1") + context + len(c.text) for c in item.candidates))
             for candidate in item.candidates:
                 j_chars += judge.samples * (shared + _template_chars("scoring.v2") + context + len(candidate.text)
                                             + _UPSTREAM_OUTPUT_CHARS * bool(upstream))

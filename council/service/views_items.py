@@ -26,6 +26,8 @@ _RISK_SQL = (
     + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(RISK_LEVELS))
     + " END"
 )
+_HIGH = RISK_LEVELS.index("high")
+"""The rank a flagging risk screen gives its context (:mod:`judges.agents.safety`)."""
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -141,8 +143,11 @@ def batch_items(store: Store, owner: str, batch_id: str) -> list[dict[str, Any]]
         WITH cs AS (SELECT item_id, max(spread) AS max_spread, avg(sd) AS mean_sd,
                            count(*) FILTER (WHERE status <> 'ok') AS no_consensus
                     FROM council_scores WHERE batch_id = $b GROUP BY item_id),
-             risk AS (SELECT item_id, max({_RISK_SQL}) AS risk_rank FROM agent_outputs
-                      WHERE batch_id = $b AND agent = 'domain' AND output IS NOT NULL GROUP BY item_id),
+             risk AS (SELECT item_id, max(CASE WHEN agent = 'domain' THEN {_RISK_SQL}
+                                              WHEN json_extract(output, '$.flagged')::BOOLEAN THEN {_HIGH} END)
+                             AS risk_rank FROM agent_outputs
+                      WHERE batch_id = $b AND agent IN ('domain', 'risk_screen') AND output IS NOT NULL
+                      GROUP BY item_id),
              ab AS (SELECT item_id, count(*) - count(score) AS abstentions FROM judgments WHERE batch_id = $b
                     GROUP BY item_id),
              nc AS (SELECT item_id, count(*) AS candidates FROM candidates WHERE batch_id = $b GROUP BY item_id)

@@ -198,6 +198,10 @@ class Store:
                    (("tom", judgment.tom), ("domain", judgment.domain)) if outcome is not None]
         outputs += [[batch_id, item, judge, "scoring", c.candidate_id, c.sample, c.outcome]
                     for c in judgment.candidates]
+        if judgment.risk_screen is not None:
+            outputs.append([batch_id, item, judge, "risk_screen", "", 0, judgment.risk_screen])
+        outputs += [[batch_id, item, judge, "advice_screen", c.candidate_id, 0, c.screen]
+                    for c in judgment.candidates if c.screen is not None]
         output_rows = [[*key, _json(o.value.model_dump(mode="json")) if o.value is not None else None,
                         o.abstention, o.detail, _json(o.calls), o.repaired, run_id, now] for *key, o in outputs]
         judgment_rows = [
