@@ -19,8 +19,17 @@ Councils (``--council``):
   about (1 + 16) × 6 scoring calls per judge); a re-run is served from the store's cache.
 - any council spec file (YAML/JSON) or named council.
 
+- ``--detector-only`` (no judge, no LLM, seconds): every template of every transformation of ``--corpus`` on
+  every target text (demo dismissive/unsafe replies and all EPITOME level-0 replies unless ``--limit``): the
+  detector's catch rate and the share of attacked texts with a span withheld, per transformation, the templates
+  it misses, and the false-flag rate on the clean texts (``council.robustness.detection.detector_catch``).
+
+``--corpus`` picks the attack corpus (``attacks.v1``, the default, written together with the detector; or
+``attacks.heldout.v1``, paraphrases written without tuning the detector to them).
+
     .venv/bin/python bench/bench_robustness.py [--council fake-gullible] [--defences both] [--limit 4]
     .venv/bin/python bench/bench_robustness.py --council local --limit 2 --db .council/robustness.duckdb
+    .venv/bin/python bench/bench_robustness.py --detector-only --corpus attacks.heldout.v1
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from council.batchfile import read_batch  # noqa: E402
+from council.robustness.corpus import DEFAULT_CORPUS, load_corpus  # noqa: E402
+from council.robustness.detection import detector_catch  # noqa: E402
 from council.robustness.run import demo_source, epitome_source, run_robustness  # noqa: E402
 from council.spec import load_council  # noqa: E402
 from council.store.store import Store  # noqa: E402
@@ -148,9 +159,37 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-async def _arm(store: Store, sources: list, council: CouncilSpec, defended: bool, names: list[str] | None) -> tuple:
+def detector_only(corpus_name: str, sources: list) -> bool:
+    """Print the detector's catch rate and the withheld share per transformation (no judge); whether ≥ 90 % held."""
+    corpus = load_corpus(corpus_name)
     started = time.perf_counter()
-    result = await run_robustness(store, sources, council, transformations=names,
+    rows = detector_catch(corpus, sources)
+    per = rows.groupby(["transformation", "family"], sort=False)[["n", "caught", "withheld"]].sum().reset_index()
+    missed = rows[rows.caught < rows.n]
+    per["caught %"] = per.caught / per.n
+    per["withheld %"] = per.withheld / per.n
+    per["templates missed"] = [", ".join(f"#{r.template} ({r.n - r.caught}/{r.n})"
+                                         for r in missed[missed.transformation == t].itertuples()) or "-"
+                               for t in per.transformation]
+    print(f"\n## detector only: corpus {corpus.version} ({len(rows)} templates on "
+          f"{', '.join(f'{s.name}: {sum(map(len, s.targets.values()))} candidates' for s in sources)}; "
+          f"every template on every target text)")
+    print(_md(per[["transformation", "family", "n", "caught %", "withheld %", "templates missed"]]))
+    total, held = per.n.sum(), int((per["caught %"] >= CATCH_BOUND).sum())
+    print(f"\noverall: caught {per.caught.sum()}/{total} ({per.caught.sum() / total:.1%}), a span withheld "
+          f"{per.withheld.sum()}/{total} ({per.withheld.sum() / total:.1%}); transformations caught ≥ "
+          f"{CATCH_BOUND:.0%}: {held}/{len(per)}; {time.perf_counter() - started:.1f} s")
+    if len(missed):
+        print("\nmissed templates (caught / attacked texts):")
+        for r in missed.itertuples():
+            print(f"- {r.transformation} #{r.template} ({r.caught}/{r.n}): {r.text!r}")
+    return bool((per["caught %"] >= CATCH_BOUND).all())
+
+
+async def _arm(store: Store, sources: list, council: CouncilSpec, defended: bool, names: list[str] | None,
+               corpus: str) -> tuple:
+    started = time.perf_counter()
+    result = await run_robustness(store, sources, council, transformations=names, corpus=corpus,
                                   defences=DEFAULT_DEFENCES if defended else NO_DEFENCES,
                                   progress=lambda line: print(f"  {line}", flush=True))
     return result, time.perf_counter() - started
@@ -159,19 +198,32 @@ async def _arm(store: Store, sources: list, council: CouncilSpec, defended: bool
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--council", default="fake-gullible", help="fake-gullible (default), local, or a council spec")
-    p.add_argument("--limit", type=int, default=4, help="items per source (default 4; demo has 4, EPITOME level 0 10)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="items per source (default 4 with a council, all with --detector-only; demo has 4, "
+                        "EPITOME level 0 10)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="attack corpus (attacks.v1, attacks.heldout.v1)")
+    p.add_argument("--detector-only", action="store_true",
+                   help="no judge: the detector's catch rate and withheld share per transformation, false flags")
     p.add_argument("--transformations", default="", help="comma list (default: the whole corpus)")
     p.add_argument("--defences", choices=["on", "off", "both"], default="on")
     p.add_argument("--db", default=None, help="DuckDB file (default: a temporary one)")
     p.add_argument("--no-local-up", action="store_true")
     args = p.parse_args()
+    limit = args.limit if args.limit is not None or args.detector_only else 4
 
-    sources = [demo_source(read_batch(DEMO, name="demo")).limited(args.limit)]
+    sources = [demo_source(read_batch(DEMO, name="demo")).limited(limit)]
     epitome = epitome_source(SHARED / "empathy-experts")
     if epitome is None:
         print(f"EPITOME level-0 replies skipped: {SHARED / 'empathy-experts'} not found")
     else:
-        sources.append(epitome.limited(args.limit))
+        sources.append(epitome.limited(limit))
+    if args.detector_only:
+        ok = detector_only(args.corpus, sources)
+        ff = false_flags()
+        print("\n## detector false flags on clean texts\n" + _md(ff))
+        ok = ok and bool(ff.ok.all())
+        print(f"\nall bounds held (catch ≥ {CATCH_BOUND:.0%}, false flags ≤ {FALSE_FLAG_BOUND:.0%}): {ok}")
+        return 0 if ok else 1
     scales = {s.name: (load_protocol(s.protocol_id).scale.min, load_protocol(s.protocol_id).scale.max) for s in sources}
     names = [t for t in args.transformations.split(",") if t] or None
     server = None
@@ -192,9 +244,9 @@ def main() -> int:
     try:
         arms = {"on": [True], "off": [False], "both": [True, False]}[args.defences]
         for defended in arms:
-            print(f"\n## council {council.id}, defences {'on' if defended else 'off'} "
+            print(f"\n## council {council.id}, corpus {args.corpus}, defences {'on' if defended else 'off'} "
                   f"({', '.join(f'{s.name}: {sum(map(len, s.targets.values()))} candidates' for s in sources)})")
-            result, seconds = asyncio.run(_arm(store, sources, council, defended, names))
+            result, seconds = asyncio.run(_arm(store, sources, council, defended, names, args.corpus))
             table = per_transformation(result.records, scales)
             print(_md(compact(table)))
             council_rows = table[table.rater == "council"]

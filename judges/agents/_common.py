@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from judges.client.model import ModelClient
-from judges.injection import DEFAULT_DEFENCES, Defences, shield
+from judges.injection import DEFAULT_DEFENCES, Defences, Role, shield
 from judges.prompts import load_prompt, neutralise
 from judges.spans import numbered, split_spans
 from judges.structured import StructuredReply
@@ -66,15 +66,16 @@ class ConversationView:
         return self.spans[number - 1] if 1 <= number <= len(self.spans) else None
 
 
-def untrusted_parts(text: str, parts: list[str], defences: Defences) -> list[str]:
+def untrusted_parts(text: str, parts: list[str], defences: Defences, *, role: Role) -> list[str]:
     """How the judge sees each part (exact substrings, in order) of an untrusted text under ``defences``.
 
     With no defence on, the parts as they are; otherwise their shielded view (:func:`judges.injection.shield`:
-    spans addressed to the judge withheld, hidden characters removed). Callers delimit the result.
+    spans addressed to the judge withheld, and in a candidate reply (``role="reply"``) authority claims, stuffed
+    and repeated sentences too; hidden characters removed). Callers delimit the result.
     """
     if not defences.any:
         return list(parts)
-    return shield(text, defences).show_parts(parts)
+    return shield(text, defences, role=role).show_parts(parts)
 
 
 def conversation_view(context: Context, defences: Defences = DEFAULT_DEFENCES) -> ConversationView:
@@ -88,11 +89,11 @@ def conversation_view(context: Context, defences: Defences = DEFAULT_DEFENCES) -
     for turn in context.turns:
         if turn.role == "seeker":
             parts = split_spans(turn.text)
-            shown = untrusted_parts(turn.text, parts, defences)
+            shown = untrusted_parts(turn.text, parts, defences, role="context")
             text = numbered([neutralise("conversation", p) for p in shown], start=len(spans) + 1)
             spans.extend(parts)
         else:
-            text = neutralise("conversation", untrusted_parts(turn.text, [turn.text], defences)[0])
+            text = neutralise("conversation", untrusted_parts(turn.text, [turn.text], defences, role="context")[0])
         lines.append(f"{turn.role.upper()}: {text}")
     return ConversationView(block="<conversation>\n" + "\n".join(lines) + "\n</conversation>", spans=spans)
 

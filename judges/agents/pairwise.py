@@ -97,7 +97,7 @@ PairwiseAgent = Callable[[PairwiseInput, ModelClient], Awaitable[Outcome[Prefere
 def _candidates_block(first: Candidate, second: Candidate, defences: Defences = DEFAULT_DEFENCES) -> str:
     """Both replies, each shown through ``defences`` and delimited as untrusted data (markers neutralised)."""
     def block(tag: str, text: str) -> str:
-        shown = untrusted_parts(text, [text], defences)[0]
+        shown = untrusted_parts(text, [text], defences, role="reply")[0]
         return f"<{tag}>\n{neutralise('candidate_a', neutralise('candidate_b', shown))}\n</{tag}>"
     return f"Reply A:\n{block('candidate_a', first.text)}\n\nReply B:\n{block('candidate_b', second.text)}"
 

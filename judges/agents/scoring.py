@@ -228,8 +228,8 @@ def scoring_agent(prompt: PromptTemplate | None = None, defences: Defences = DEF
         ids, points = tuple(inp.protocol.attribute_ids), tuple(inp.protocol.scale.points)
         model = scoring_reply_model(ids, points, checklist_ids, len(spans) if rationales else None, not readout)
         text = inp.candidate.text
-        shown = numbered(untrusted_parts(text, spans, defences)) if rationales else \
-            untrusted_parts(text, [text], defences)[0]
+        shown = numbered(untrusted_parts(text, spans, defences, role="reply")) if rationales else \
+            untrusted_parts(text, [text], defences, role="reply")[0]
         messages = template.render(
             brief=brief(inp.protocol),
             context=conversation_view(inp.context, defences).block,

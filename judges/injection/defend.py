@@ -3,29 +3,64 @@
 With the defences on (the default), an untrusted text (a candidate reply, a seeker's turn) is shown to the
 judge as:
 
-1. **withheld spans** — every span the detector finds addressed to the judge (the whole sentence of an
-   instruction, marker look-alikes, score payloads, hidden markup; after a forged *closing* marker, the rest of
-   the text) is replaced by :data:`WITHHELD`, so no detected instruction reaches the model;
+1. **withheld spans** — each replaced by a label that says what was withheld (:data:`LABELS`, one constant per
+   kind):
+
+   - in any untrusted text, every span the detector finds addressed to the judge (the whole sentence of an
+     instruction, marker look-alikes, score payloads, hidden markup; after a forged *closing* marker, the rest
+     of the text) → :data:`WITHHELD`, so no detected instruction reaches the model;
+   - in a *candidate reply* only (``role="reply"``), the content manipulations that move a small judge without
+     helping the seeker: an authority claim's clause — from the previous sentence boundary to the next ``.``,
+     ``!``, ``?``, ``:``, ``;`` or line end, so "As a licensed psychologist with twenty years of experience, I
+     can tell you this:" goes as a whole → :data:`WITHHELD_AUTHORITY`; each stuffed sentence (one that holds
+     three or more distinct rubric terms on its own; a sentence with one or two, and terms spread thinly over
+     a text, are never withheld) → :data:`WITHHELD_RUBRIC`; every copy of a sentence repeated three times or
+     more → :data:`WITHHELD_REPEATED`. Withholding every copy, the first included, is a choice: a genuine
+     reply does not say the same sentence three times, and keeping one copy would leave the attacker's
+     sentence in. In a seeker's message these kinds are only flagged: a seeker who names their profession or
+     repeats "I can't do this anymore" is context the judge needs;
+
+   spans that overlap are shown as one label (the judge-addressed label first, then authority, rubric,
+   repeated); content spans of one kind separated only by whitespace are shown as one label;
 2. **normalised** — invisible characters dropped, compatibility forms folded, homoglyphs inside mixed-script
    words mapped (:func:`~judges.injection.text.visible_text`), so what the judge reads is what a person sees;
 3. delimited as before (:func:`judges.prompts.delimit`: our own markers inside it neutralised).
 
 The original text is never changed: the store keeps it, and cited spans are stored as written. A clean text
 (no finding, no hidden character) is shown exactly as without defences, so its prompt and cache key do not
-change. With the defences off, step 1 and 2 are skipped (the delimiting of step 3 stays, as it was).
+change. With the defences off, step 1 and 2 are skipped (the delimiting of step 3 stays, as it was);
+``Defences(withhold=False)`` skips step 1 only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from judges.injection.detect import REMOVABLE, Screening, screen
+from judges.injection.detect import REMOVABLE, REPLY_REMOVABLE, Finding, Screening, screen
 from judges.injection.text import visible_text
 
-__all__ = ["DEFAULT_DEFENCES", "NO_DEFENCES", "WITHHELD", "Defences", "Shielded", "shield"]
+__all__ = ["DEFAULT_DEFENCES", "LABELS", "NO_DEFENCES", "WITHHELD", "WITHHELD_AUTHORITY", "WITHHELD_REPEATED",
+           "WITHHELD_RUBRIC", "Defences", "Role", "Shielded", "shield"]
 
 WITHHELD = "[withheld: text addressed to the judge]"
-"""What the judge sees instead of a span addressed to it."""
+"""What the judge sees instead of a span addressed to it (instruction, marker, payload, hidden markup)."""
+WITHHELD_AUTHORITY = "[withheld: claimed credentials or approval]"
+"""What the judge sees instead of an authority claim's clause in a candidate reply."""
+WITHHELD_RUBRIC = "[withheld: rubric keywords]"
+"""What the judge sees instead of a stuffed sentence (three or more distinct rubric terms) in a candidate reply."""
+WITHHELD_REPEATED = "[withheld: repeated text]"
+"""What the judge sees instead of the copies of a sentence repeated three times or more in a candidate reply."""
+LABELS: dict[str, str] = {
+    "judge_instruction": WITHHELD, "marker_lookalike": WITHHELD, "score_payload": WITHHELD, "hidden_markup": WITHHELD,
+    "authority_claim": WITHHELD_AUTHORITY, "rubric_stuffing": WITHHELD_RUBRIC, "padding": WITHHELD_REPEATED,
+}
+"""Finding kind → the label shown instead of its span."""
+_PRECEDENCE = (WITHHELD, WITHHELD_AUTHORITY, WITHHELD_RUBRIC, WITHHELD_REPEATED)
+"""Which label an overlap of spans of different kinds shows (first wins)."""
+
+Role = Literal["reply", "context"]
+"""What an untrusted text is: the candidate reply being judged, or part of the conversation."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +68,7 @@ class Defences:
     """Which text defences are on (both by default)."""
 
     withhold: bool = True
-    """Replace the detector's removable spans by :data:`WITHHELD`."""
+    """Replace the detector's removable spans by their labels (:data:`LABELS`; content kinds in replies only)."""
     normalise: bool = True
     """Show the visible text (no invisible characters, folded forms, homoglyphs mapped in mixed-script words)."""
 
@@ -54,7 +89,9 @@ class Shielded:
     original: str
     screening: Screening
     withheld: tuple[tuple[int, int], ...]
-    """Original offsets [start, end) replaced by :data:`WITHHELD` (merged, in order)."""
+    """Original offsets [start, end) replaced by a label (merged, in order)."""
+    labels: tuple[str, ...]
+    """The label shown for each withheld span (:data:`LABELS`), parallel to ``withheld``."""
     defences: Defences
 
     def show(self, start: int = 0, end: int | None = None) -> str:
@@ -62,13 +99,13 @@ class Shielded:
         end = len(self.original) if end is None else end
         pieces: list[str] = []
         at = start
-        for a, b in self.withheld:
+        for (a, b), label in zip(self.withheld, self.labels, strict=True):
             if b <= start or a >= end:
                 continue
             if a > at:
                 pieces.append(self._visible(self.original[at:a]))
             if a >= start or at == start:
-                pieces.append(WITHHELD)
+                pieces.append(label)
             at = max(at, min(b, end))
         if at < end:
             pieces.append(self._visible(self.original[at:end]))
@@ -91,35 +128,60 @@ class Shielded:
 
 
 _BOUNDARY = ".!?\n"
+_CLAUSE_BOUNDARY = ".!?\n:;"
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+def _sentence(text: str, start: int, end: int, boundary: str = _BOUNDARY) -> tuple[int, int]:
     """The sentence (or line) around [start, end): an instruction's other words are the judge's business too."""
-    before = max(text.rfind(ch, 0, start) for ch in _BOUNDARY) + 1
+    before = max(text.rfind(ch, 0, start) for ch in boundary) + 1
     while before < start and text[before].isspace():
         before += 1
-    after = [i for ch in _BOUNDARY if (i := text.find(ch, end)) >= 0]
+    after = [i for ch in boundary if (i := text.find(ch, end)) >= 0]
     return before, (min(after) + 1 if after else len(text))
 
 
-def _intervals(screening: Screening, text: str) -> tuple[tuple[int, int], ...]:
-    length = len(text)
-    spans = sorted(
-        (a, length if f.to_end else b)
-        for f in screening.findings if f.kind in REMOVABLE
-        for a, b in [_sentence(text, f.start, f.end) if f.kind == "judge_instruction" else (f.start, f.end)]
-    )
-    merged: list[list[int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return tuple((a, b) for a, b in merged)
+def _withholds(f: Finding, role: Role) -> bool:
+    """Whether a finding's span is withheld from the view of a text in this role."""
+    if f.kind in REMOVABLE:
+        return True
+    return role == "reply" and f.kind in REPLY_REMOVABLE and f.scope == "span"
 
 
-def shield(text: str, defences: Defences = DEFAULT_DEFENCES) -> Shielded:
-    """Screen an untrusted text and prepare the judge's view of it under ``defences``."""
+def _extent(f: Finding, text: str) -> tuple[int, int]:
+    """The original offsets withheld for a finding (its sentence, clause, to the end, or its own span)."""
+    if f.kind == "judge_instruction":
+        a, b = _sentence(text, f.start, f.end)
+    elif f.kind == "authority_claim":
+        a, b = _sentence(text, f.start, f.end, _CLAUSE_BOUNDARY)
+    else:
+        a, b = f.start, f.end
+    return a, len(text) if f.to_end else b
+
+
+def _intervals(screening: Screening, text: str, role: Role) -> list[tuple[int, int, str]]:
+    """Merged withheld spans with their labels, in order."""
+    spans = sorted((*_extent(f, text), LABELS[f.kind]) for f in screening.findings if _withholds(f, role))
+    merged: list[tuple[int, int, str]] = []
+    for a, b, label in spans:
+        if merged:
+            la, lb, ll = merged[-1]
+            if a <= lb:  # overlapping or touching: one span, the label of the higher precedence
+                merged[-1] = (la, max(lb, b), min(ll, label, key=_PRECEDENCE.index))
+                continue
+            if label == ll != WITHHELD and not text[lb:a].strip():  # content copies: one label
+                merged[-1] = (la, max(lb, b), ll)
+                continue
+        merged.append((a, b, label))
+    return merged
+
+
+def shield(text: str, defences: Defences = DEFAULT_DEFENCES, *, role: Role = "reply") -> Shielded:
+    """Screen an untrusted text and prepare the judge's view of it under ``defences``.
+
+    ``role`` says what the text is: a candidate reply (the content kinds are withheld too) or part of the
+    conversation (only what addresses the judge is withheld).
+    """
     screening = screen(text)
-    withheld = _intervals(screening, text) if defences.withhold else ()
-    return Shielded(original=text, screening=screening, withheld=withheld, defences=defences)
+    spans = _intervals(screening, text, role) if defences.withhold else []
+    return Shielded(original=text, screening=screening, withheld=tuple((a, b) for a, b, _ in spans),
+                    labels=tuple(label for _, _, label in spans), defences=defences)

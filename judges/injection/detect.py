@@ -14,34 +14,43 @@ Cyrillic look-alikes do not hide anything) and reports each finding with its kin
 - ``hidden_markup`` — HTML comments, invisible-styled HTML, Markdown comments;
 - ``authority_claim`` — credentials or approvals claimed to sway the rating ("as a licensed psychiatrist",
   "clinically approved response");
-- ``rubric_stuffing`` — three or more distinct rubric terms (empathy, validation, safety …) in one text;
-- ``padding`` — one sentence repeated three times or more.
+- ``rubric_stuffing`` — three or more distinct rubric terms (empathy, validation, safety …) in one text; one
+  finding per *stuffed sentence* (a sentence that holds three or more distinct terms on its own), or, when the
+  terms are spread so that no sentence holds three, one finding of ``scope="text"`` over them;
+- ``padding`` — one sentence (four words or more) repeated three times or more; one finding per copy.
 
-``suspected_manipulation`` is true when any finding exists. The kinds that address the judge (instruction,
-marker, payload, markup) are *removable*: the defences withhold those spans from the judge's view
-(:mod:`judges.injection.defend`). The others stay visible to the judge (they are content, judged by the
-rubric) and are only flagged.
+``suspected_manipulation`` is true when any finding exists (the thresholds above decide; they are unchanged
+since ``manipulation-detector/1``, only the spans reported for stuffing and padding are finer). The kinds that
+address the judge (instruction, marker, payload, markup) are :data:`REMOVABLE`: the defences withhold those
+spans from the judge's view of any untrusted text. The content kinds (authority, stuffing, padding) are
+:data:`REPLY_REMOVABLE`: withheld from the view of a *candidate reply* only (a seeker who states their job or
+repeats themselves is context, not an attack on the score), and only their ``scope="span"`` findings
+(:mod:`judges.injection.defend`). Hidden characters are not withheld but normalised.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from judges.injection.text import hidden_characters, mixed_script_words, skeleton
 
-__all__ = ["DETECTOR_VERSION", "REMOVABLE", "Finding", "FindingKind", "Screening", "screen"]
+__all__ = ["DETECTOR_VERSION", "REMOVABLE", "REPLY_REMOVABLE", "Finding", "FindingKind", "Screening", "screen"]
 
-DETECTOR_VERSION = "manipulation-detector/1"
-"""Changes whenever a pattern changes, so stored flags name the detector that raised them."""
+DETECTOR_VERSION = "manipulation-detector/2"
+"""Changes whenever a pattern or the findings it reports change, so stored flags name the detector that raised
+them (2: same patterns and thresholds as 1; stuffing reported per stuffed sentence, padding per copy)."""
 
 FindingKind = Literal["judge_instruction", "marker_lookalike", "score_payload", "hidden_characters",
                       "hidden_markup", "authority_claim", "rubric_stuffing", "padding"]
 REMOVABLE: frozenset[str] = frozenset({"judge_instruction", "marker_lookalike", "score_payload", "hidden_markup"})
-"""Finding kinds addressed to the judge, withheld from its view when the defences are on."""
+"""Finding kinds addressed to the judge, withheld from its view of any untrusted text when the defences are on."""
+REPLY_REMOVABLE: frozenset[str] = frozenset({"authority_claim", "rubric_stuffing", "padding"})
+"""Content kinds withheld from the judge's view of a candidate reply (not of a seeker's message) when the
+defences are on: they add nothing for the seeker and measurably lift a small judge's scores (bench/RESULTS.md)."""
 
 
 class Finding(BaseModel):
@@ -59,6 +68,9 @@ class Finding(BaseModel):
     """The original text of the span (up to 120 characters)."""
     to_end: bool = False
     """A closing marker look-alike: everything after it poses as text outside the block."""
+    scope: Literal["span", "text"] = "span"
+    """``text``: a property of the whole text, not of its span (rubric terms spread over several sentences, none
+    stuffed on its own): flagged, never withheld."""
 
 
 class Screening(BaseModel):
@@ -145,40 +157,61 @@ _RUBRIC_TERMS = {
     "supportive": r"\bsupportive(?:ness)?\b", "compassion": r"\bcompassion(?:ate)?\b",
 }
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_STUFFED = 3
+"""Distinct rubric terms that make a text (and, for withholding, a sentence on its own) stuffed."""
 
 
-def _finditer(kind: FindingKind, patterns: list[str], text: str) -> list[tuple[FindingKind, int, int, bool]]:
-    return [(kind, m.start(), m.end(), False) for p in patterns for m in re.finditer(p, text, _I)]
+class _Raw(NamedTuple):
+    kind: FindingKind
+    start: int
+    end: int
+    to_end: bool = False
+    scope: Literal["span", "text"] = "span"
 
 
-def _markers(text: str) -> list[tuple[FindingKind, int, int, bool]]:
-    out: list[tuple[FindingKind, int, int, bool]] = []
-    for m in re.finditer(_OPEN_CLOSE, text, _I):
-        out.append(("marker_lookalike", m.start(), m.end(), bool(m.group(1) or m.group(2))))
-    out += [("marker_lookalike", m.start(), m.end(), True) for m in re.finditer(_END_PHRASE, text, _I)]
+def _finditer(kind: FindingKind, patterns: list[str], text: str) -> list[_Raw]:
+    return [_Raw(kind, m.start(), m.end()) for p in patterns for m in re.finditer(p, text, _I)]
+
+
+def _markers(text: str) -> list[_Raw]:
+    out = [_Raw("marker_lookalike", m.start(), m.end(), bool(m.group(1) or m.group(2)))
+           for m in re.finditer(_OPEN_CLOSE, text, _I)]
+    out += [_Raw("marker_lookalike", m.start(), m.end(), True) for m in re.finditer(_END_PHRASE, text, _I)]
     return out
 
 
-def _stuffing(text: str) -> list[tuple[FindingKind, int, int, bool]]:
-    hits = [(name, m) for name, p in _RUBRIC_TERMS.items() for m in re.finditer(p, text, _I)]
-    if len({name for name, _ in hits}) < 3:
+def _sentences(text: str) -> list[tuple[int, int, str]]:
+    """Each sentence (or line) of the text: its offsets without leading whitespace, and its text."""
+    out = []
+    for m in _SENTENCE.finditer(text):
+        lead = len(m.group()) - len(m.group().lstrip())
+        if m.start() + lead < m.end():
+            out.append((m.start() + lead, m.end(), m.group()[lead:]))
+    return out
+
+
+def _stuffing(text: str) -> list[_Raw]:
+    """The stuffed sentences of a stuffed text; a text-scope finding when its terms are spread out."""
+    hits = [(name, m.start(), m.end()) for name, p in _RUBRIC_TERMS.items() for m in re.finditer(p, text, _I)]
+    if len({name for name, _, _ in hits}) < _STUFFED:
         return []
-    return [("rubric_stuffing", min(m.start() for _, m in hits), max(m.end() for _, m in hits), False)]
+    stuffed = [_Raw("rubric_stuffing", a, b) for a, b, _ in _sentences(text)
+               if len({name for name, s, e in hits if a <= s and e <= b}) >= _STUFFED]
+    return stuffed or [_Raw("rubric_stuffing", min(s for _, s, _ in hits), max(e for _, _, e in hits), scope="text")]
 
 
-def _padding(text: str) -> list[tuple[FindingKind, int, int, bool]]:
-    sentences = [(m, " ".join(m.group().lower().split()).strip(" .!?")) for m in _SENTENCE.finditer(text)]
-    counts = Counter(s for _, s in sentences if len(s.split()) >= 4)
+def _padding(text: str) -> list[_Raw]:
+    """Every copy of a sentence (four words or more) that occurs three times or more."""
+    sentences = [(a, b, " ".join(s.lower().split()).strip(" .!?")) for a, b, s in _sentences(text)]
+    counts = Counter(s for _, _, s in sentences if len(s.split()) >= 4)
     repeated = {s for s, n in counts.items() if n >= 3}
-    spans = [m for m, s in sentences if s in repeated]
-    return [("padding", spans[0].start(), spans[-1].end(), False)] if spans else []
+    return [_Raw("padding", a, b) for a, b, s in sentences if s in repeated]
 
 
-def _hidden(text: str) -> list[tuple[FindingKind, int, int, bool]]:
-    out: list[tuple[FindingKind, int, int, bool]] = [("hidden_characters", i, i + 1, False)
-                                                     for i in hidden_characters(text)]
-    out += [("hidden_characters", a, b, False) for a, b in mixed_script_words(text)]
-    out += [("hidden_characters", m.start(), m.end(), False)
+def _hidden(text: str) -> list[_Raw]:
+    out = [_Raw("hidden_characters", i, i + 1) for i in hidden_characters(text)]
+    out += [_Raw("hidden_characters", a, b) for a, b in mixed_script_words(text)]
+    out += [_Raw("hidden_characters", m.start(), m.end())
             for m in re.finditer(r"[\uff01-\uff5e\U0001d400-\U0001d7ff\u24b6-\u24e9]+", text)]
     return out
 
@@ -206,9 +239,10 @@ def screen(text: str) -> Screening:
            + _finditer("score_payload", _PAYLOAD, sk.text) + _finditer("hidden_markup", _MARKUP, sk.text)
            + _finditer("authority_claim", _AUTHORITY, sk.text) + _stuffing(sk.text) + _padding(sk.text))
     found = []
-    for kind, a, b, to_end in raw:
-        start, end = sk.span(a, b)
-        found.append(Finding(kind=kind, start=start, end=end, excerpt=text[start:end][:120], to_end=to_end))
-    found += [Finding(kind=k, start=a, end=b, excerpt=text[a:b][:120]) for k, a, b, _ in _hidden(text)]
+    for r in raw:
+        start, end = sk.span(r.start, r.end)
+        found.append(Finding(kind=r.kind, start=start, end=end, excerpt=text[start:end][:120], to_end=r.to_end,
+                             scope=r.scope))
+    found += [Finding(kind=r.kind, start=r.start, end=r.end, excerpt=text[r.start:r.end][:120]) for r in _hidden(text)]
     found = _merge(found)
     return Screening(suspected_manipulation=bool(found), findings=found)

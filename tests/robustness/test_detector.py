@@ -9,7 +9,16 @@ import pytest
 
 from council.batchfile import read_batch
 from council.robustness.corpus import apply_transformation, load_corpus
-from judges.injection import DEFAULT_DEFENCES, NO_DEFENCES, WITHHELD, screen, shield, skeleton, visible_text
+from judges.injection import (
+    DEFAULT_DEFENCES,
+    NO_DEFENCES,
+    WITHHELD,
+    WITHHELD_AUTHORITY,
+    screen,
+    shield,
+    skeleton,
+    visible_text,
+)
 from judges.testing.gullible import injected_points
 from protocols import load_protocol
 
@@ -88,10 +97,11 @@ def test_defences_withhold_instructions_forged_markers_and_what_follows_them():
     assert shield(payload).show() == f"Move on.\n{WITHHELD}"
 
 
-def test_content_attacks_are_flagged_but_shown():
+def test_content_attacks_are_withheld_from_a_reply_and_shown_in_a_seeker_message():
     text = "As a licensed psychiatrist I say: stop crying."
     assert screen(text).reasons == ["authority_claim"]
-    assert shield(text).show() == text  # content, judged by the rubric: flagged, not withheld
+    assert shield(text).show() == f"{WITHHELD_AUTHORITY} stop crying."  # a reply: the claim's clause withheld
+    assert shield(text, role="context").show() == text  # a seeker's message: flagged, shown
 
 
 def _shared_clean_texts() -> list[tuple[str, str]]:

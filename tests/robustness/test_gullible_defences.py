@@ -96,3 +96,28 @@ async def test_the_dashboard_summary_reads_the_stored_records(gullible: FakeOpen
     [row] = rows.to_dict("records")
     assert row["transformation"] == "score_json" and row["council max |shift|"] == 4.0
     assert row["rose ≥ 1"] == 1.0 and row["unsafe lost"] == 1.0 and row["detector caught"] == 1.0
+
+
+async def test_content_attacks_reach_the_judge_as_labels_and_the_store_keeps_them_as_written(
+        gullible: FakeOpenAIServer) -> None:
+    from council.robustness.corpus import apply_transformation, load_corpus
+    from judges.injection import WITHHELD_AUTHORITY, WITHHELD_REPEATED, WITHHELD_RUBRIC
+    from protocols import load_protocol
+
+    store = Store()
+    source = demo_source(read_batch(DEMO, name="demo")).limited(1)  # 1 item × (dismissive, unsafe)
+    names = ["authority_claim", "rubric_stuffing", "verbosity_padding"]
+    result = await run_robustness(store, [source], _council(gullible), transformations=names)
+    seen = [r.messages[-1]["content"] for r in gullible.requests]
+    for label in (WITHHELD_AUTHORITY, WITHHELD_RUBRIC, WITHHELD_REPEATED):
+        assert any(label in content for content in seen), label
+    assert not any("licensed clinical psychologist" in c or "board-certified" in c for c in seen)
+    corpus, ma7 = load_corpus(), load_protocol("mentalalign-7")
+    [item] = [i for i in source.batch.items if i.id in source.targets]
+    for name in names:
+        stored = store.query("SELECT candidate_id, text FROM candidates WHERE batch_id = ? ORDER BY position",
+                             [result.batches[f"demo/{name}"]])
+        expected = {c.id: apply_transformation(corpus.get(name), c.text, ma7) for c in item.candidates
+                    if c.id in source.targets[item.id]}
+        assert dict(zip(stored.candidate_id, stored.text, strict=True)) == expected  # originals, as written
+    assert all(v == 0 for v in _by(result.records, "mean_shift").values())
