@@ -76,7 +76,7 @@ def _screen(question: ScreenQuestion, template: PromptTemplate, defences: Defenc
             if inp.candidate is None:
                 raise ValueError("the advice screen needs a candidate")
             values["candidate"] = delimit("candidate", untrusted_parts(inp.candidate.text, [inp.candidate.text],
-                                                                       defences)[0])
+                                                                       defences, role="reply")[0])
         tags = inp.tags.model_copy(update={"agent": _AGENT[question], "prompt_version": template.version,
                                            "candidate_id": inp.candidate.id if inp.candidate else ""})
         reply = await generate_structured(client, template.render(**values), ScreenReply, tags=tags,
