@@ -112,6 +112,15 @@ def _agents(detail: dict, judge: str) -> None:
                 st.dataframe(pd.DataFrame(a["output"]["checklist"]), hide_index=True)
             else:
                 st.warning(f"abstained: {a['abstention']} {a['detail'] or ''}")
+    screens = [a for a in agents if a["agent"] in ("risk_screen", "advice_screen")]
+    if screens:
+        st.markdown("**Safety screens** (P(yes) of a yes/no question; flagged cases go to the review queue)")
+        st.dataframe(pd.DataFrame([{
+            "screen": a["agent"], "candidate": a["candidate_id"] or "(context)",
+            "flagged": a["output"]["flagged"] if a["output"] else None,
+            "P(yes)": a["output"]["p_yes"] if a["output"] else None,
+            "threshold": a["output"]["threshold"] if a["output"] else None,
+            "abstention": a["abstention"]} for a in screens]), hide_index=True)
 
 
 def _judgment_rows(cj: pd.DataFrame, expected: bool) -> None:
