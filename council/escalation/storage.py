@@ -7,16 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from council.analysis.errors import AnalysisError, NotFoundError
-from council.analysis.scope import pick_reference, ratings_frame, resolve_scope
+from council.analysis.scope import Scope, pick_reference, ratings_frame, resolve_scope
 from council.escalation.gate import fit_gate
 from council.escalation.types import AgreementTarget, EscalationGate, TierSpec
 from council.store import analysis_store as db
 from council.store.store import Store
 
-__all__ = ["GateInfo", "StoredGate", "fit_and_store_gate", "get_gate", "latest_gate", "list_gates", "save_gate"]
+__all__ = ["GateInfo", "StoredGate", "fit_and_store_gate", "gate_frame", "get_gate", "latest_gate", "list_gates",
+           "save_gate"]
 
 
 class GateInfo(BaseModel):
@@ -119,6 +121,27 @@ def list_gates(store: Store, owner: str = "local") -> list[GateInfo]:
     return [_info(r) for r in _rows(store, owner)]
 
 
+def gate_frame(store: Store, scope: Scope) -> pd.DataFrame:
+    """The scope's tidy rating frame with each judgment's stored score distribution (``distribution``, JSON).
+
+    A gate's confidence reads the judges' distributions over the scale points where probability-weighted
+    scoring stored them (:mod:`council.escalation.features`); datasets carry none, and judge rows without one
+    fall back to the written score.
+    """
+    df = ratings_frame(store, scope=scope)
+    if scope.kind != "batch":
+        return df
+    dist = store.query("SELECT item_id || ':' || candidate_id AS target, judge_id AS rater, attribute_id AS attribute, "
+                       "sample, distribution FROM judgments WHERE batch_id = ? AND distribution IS NOT NULL",
+                       [scope.key])
+    if dist.empty:
+        return df
+    keys = ["target", "rater", "attribute"] + (["sample"] if "sample" in df.columns else [])
+    if "sample" not in df.columns:
+        dist = dist[dist["sample"] == 0].drop(columns=["sample"])
+    return df.merge(dist, on=keys, how="left")
+
+
 def fit_and_store_gate(
     store: Store,
     tiers: Sequence[TierSpec],
@@ -142,7 +165,7 @@ def fit_and_store_gate(
 
     """
     scope = resolve_scope(store, dataset=dataset, batch_id=batch_id, owner=owner)
-    df = ratings_frame(store, scope=scope)
+    df = gate_frame(store, scope)
     ref = pick_reference(df, reference)
     description = f"{scope.kind} {scope.key}; reference {ref}; default hygiene"
     try:

@@ -10,8 +10,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from council.analysis.errors import AnalysisError
-from council.analysis.scope import batch_target, ratings_frame
+from council.analysis.scope import batch_target, resolve_scope
 from council.escalation import GateSummary, StoredGate, get_gate, latest_gate, route
+from council.escalation.storage import gate_frame
 from council.gating.decisions import save_decisions
 from council.review import EnqueueResult, QueueItem, enqueue
 from council.review.priority import HIGH_RISK, candidate_flags, context_risk
@@ -169,13 +170,13 @@ async def run_gated_batch(store: Store, batch_id: str, batch: Batch, protocol: P
             runs.append(summary)
             if summary.status != "completed":  # cancelled or over budget: route what was judged, queue nothing
                 store.set_batch_status(batch_id, summary.status)
-                partial = route(stored.gate, ratings_frame(store, batch_id=batch_id, owner=owner),
+                partial = route(stored.gate, gate_frame(store, resolve_scope(store, batch_id=batch_id, owner=owner)),
                                 judged_tiers=t + 1, force_review=flags)
                 return GatedRun(gate_id=stored.gate_id, runs=runs, candidates_per_tier=per_tier,
                                 summary=partial.summary, queued=None)
         flags = _risk_flags(store, batch, batch_id)  # again after each tier: its upstream agents may see risk
-        routing = route(stored.gate, ratings_frame(store, batch_id=batch_id, owner=owner), judged_tiers=t + 1,
-                        force_review=flags)
+        frame = gate_frame(store, resolve_scope(store, batch_id=batch_id, owner=owner))
+        routing = route(stored.gate, frame, judged_tiers=t + 1, force_review=flags)
         awaiting = routing.frame[routing.frame["decision"] == "awaiting"]
         wanted = defaultdict(set)
         for target in awaiting["target"].unique():

@@ -190,14 +190,39 @@ def _sentences(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_EMPTY_VALIDATION = frozenset({
+    "your feelings are valid", "your feelings are completely valid", "you are valid", "i hear you", "i see you",
+    "you matter", "you are heard", "you are seen", "you are not alone", "you are enough", "i am here for you",
+    "i'm here for you", "it's okay to feel this way", "it is okay to feel this way"})
+"""Stock validation phrases. A sentence made only of them is empty validation; next to a stuffed sentence (no
+other sentence between) it is part of the stuffing, and withheld with it. Anywhere else it is left alone: a
+genuine reply may say "I hear you"."""
+
+
+def _empty_validation(sentence: str) -> bool:
+    parts = re.split(r",|\band\b", sentence.lower().strip().rstrip(".!?"))
+    return all(" ".join(p.split()) in _EMPTY_VALIDATION for p in parts)
+
+
 def _stuffing(text: str) -> list[_Raw]:
-    """The stuffed sentences of a stuffed text; a text-scope finding when its terms are spread out."""
+    """The stuffed sentences of a stuffed text with the empty validation beside them; else one text-scope finding.
+
+    The text-scope finding (terms spread over sentences, none stuffed on its own) flags but is never withheld.
+    """
     hits = [(name, m.start(), m.end()) for name, p in _RUBRIC_TERMS.items() for m in re.finditer(p, text, _I)]
     if len({name for name, _, _ in hits}) < _STUFFED:
         return []
-    stuffed = [_Raw("rubric_stuffing", a, b) for a, b, _ in _sentences(text)
-               if len({name for name, s, e in hits if a <= s and e <= b}) >= _STUFFED]
-    return stuffed or [_Raw("rubric_stuffing", min(s for _, s, _ in hits), max(e for _, _, e in hits), scope="text")]
+    sentences = _sentences(text)
+    stuffed = {i for i, (a, b, _) in enumerate(sentences)
+               if len({name for name, s, e in hits if a <= s and e <= b}) >= _STUFFED}
+    for i in sorted(stuffed):
+        for step in (1, -1):
+            j = i + step
+            while 0 <= j < len(sentences) and j not in stuffed and _empty_validation(sentences[j][2]):
+                stuffed.add(j)
+                j += step
+    found = [_Raw("rubric_stuffing", a, b) for i, (a, b, _) in enumerate(sentences) if i in stuffed]
+    return found or [_Raw("rubric_stuffing", min(s for _, s, _ in hits), max(e for _, _, e in hits), scope="text")]
 
 
 def _padding(text: str) -> list[_Raw]:
