@@ -19,6 +19,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,8 @@ def test_the_gate_routes_unsafe_and_low_confidence_items_to_review(gated: Gated)
 
 
 @pytest.fixture(scope="module")
-def service(gated: Gated) -> Iterator[Api]:
-    """``council serve`` on the gated demo's store (owner ``local``); it judges nothing here."""
+def service(gated: Gated) -> Iterator[tuple[str, Api]]:
+    """``council serve`` on the gated demo's store (owner ``local``; its URL and a client); it judges nothing here."""
     keys, councils = gated.home / "keys.yaml", gated.home / "councils.yaml"
     write_keys(keys, {"local": KEY})
     councils.write_text("{}\n")
@@ -101,7 +102,7 @@ def service(gated: Gated) -> Iterator[Api]:
     svc.start()
     api = Api(svc.url, KEY)
     try:
-        yield api
+        yield svc.url, api
     finally:
         api.close()
         svc.cleanup()
@@ -111,8 +112,17 @@ def _main_text(page: object) -> str:
     return page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
 
 
-def _rate_next(page: object, number: int) -> None:
-    """Rate the item on screen 1 on every attribute and submit; wait for the confirmation."""
+def _rated(api: Api, batch_id: str) -> int:
+    status = api.http.get("/v1/review/queue", params={"batch_id": batch_id}).json()
+    return next((v["rated"] for v in status["reviewers"] if v["reviewer"] == REVIEWER), 0)
+
+
+def _rate_next(page: object, api: Api, batch_id: str, number: int) -> None:
+    """Rate the item on screen 1 on every attribute, submit, and wait until the service counts the rating."""
+    submit = '[data-testid="stBaseButton-primaryFormSubmit"]'
+    # after a submit Streamlit reruns: wait until the previous item's (stale) form is gone and one form is left
+    page.wait_for_function(f"() => document.querySelectorAll('{submit}').length === 1",  # type: ignore[attr-defined]
+                           timeout=120_000)
     page.wait_for_selector('[class*="st-key-show-scores-"]', timeout=120_000)  # type: ignore[attr-defined]
     page.wait_for_timeout(1000)  # type: ignore[attr-defined]
     text = _main_text(page)
@@ -124,16 +134,18 @@ def _rate_next(page: object, number: int) -> None:
         group.get_by_text("1", exact=True).first.click()
     if number == 0:
         screenshot(page, ARTIFACTS / "gated-review-rating.png")
-    page.get_by_role("button", name="Submit and next").click()  # type: ignore[attr-defined]
-    stored = f"Stored {len(ATTRIBUTES)} ratings by {REVIEWER}"
-    page.wait_for_function(  # type: ignore[attr-defined]
-        f"() => document.querySelector('[data-testid=stMain]').innerText.includes('{stored}')", timeout=120_000)
+    page.locator(submit).click()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 120
+    while _rated(api, batch_id) < number + 1:
+        assert time.monotonic() < deadline, f"rating {number + 1} was not stored"
+        time.sleep(1)
 
 
 def test_rating_queued_items_on_review_changes_the_agreement_page(
-        gated: Gated, service: Api, browser: object, tmp_path: Path) -> None:  # noqa: F811
+        gated: Gated, service: tuple[str, Api], browser: object, tmp_path: Path) -> None:  # noqa: F811
+    url, api = service
     query = f"?batch_id={gated.batch_id}"
-    with running_dashboard(service.url, KEY, tmp_path / "streamlit.log") as dashboard:
+    with running_dashboard(url, KEY, tmp_path / "streamlit.log") as dashboard:
         before = open_page(browser, dashboard, "agreement", query)
         try:
             text = _main_text(before)
@@ -150,7 +162,7 @@ def test_rating_queued_items_on_review_changes_the_agreement_page(
             name.fill(REVIEWER)
             name.press("Enter")
             for number in range(RATED):
-                _rate_next(page, number)
+                _rate_next(page, api, gated.batch_id, number)
             assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "gated-review-failed.png"), full_page=True)  # type: ignore[attr-defined]
@@ -158,7 +170,7 @@ def test_rating_queued_items_on_review_changes_the_agreement_page(
         finally:
             page.close()  # type: ignore[attr-defined]
 
-        status = service.http.get("/v1/review/queue", params={"batch_id": gated.batch_id}).json()
+        status = api.http.get("/v1/review/queue", params={"batch_id": gated.batch_id}).json()
         assert {"reviewer": REVIEWER, "rated": RATED} in [{k: v[k] for k in ("reviewer", "rated")}
                                                           for v in status["reviewers"]], status
 
