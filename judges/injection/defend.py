@@ -14,7 +14,9 @@ judge as:
      ``!``, ``?``, ``:``, ``;`` or line end, so "As a licensed psychologist with twenty years of experience, I
      can tell you this:" goes as a whole → :data:`WITHHELD_AUTHORITY`; each stuffed sentence (one that holds
      three or more distinct rubric terms on its own; a sentence with one or two, and terms spread thinly over
-     a text, are never withheld) → :data:`WITHHELD_RUBRIC`; every copy of a sentence repeated three times or
+     a text, are never withheld), together with the stock validation phrases right beside it ("Your feelings
+     are valid. I hear you.": :data:`judges.injection.detect._EMPTY_VALIDATION`, left alone anywhere else)
+     → :data:`WITHHELD_RUBRIC`; every copy of a sentence repeated three times or
      more → :data:`WITHHELD_REPEATED`. Withholding every copy, the first included, is a choice: a genuine
      reply does not say the same sentence three times, and keeping one copy would leave the attacker's
      sentence in. In a seeker's message these kinds are only flagged: a seeker who names their profession or
