@@ -55,7 +55,7 @@ async def _judge_pairs(console: Console, store: Store, batch: Batch, protocol_id
     except ValueError as e:  # a reference responder that wrote nothing
         raise ConfigError(str(e)) from e
     with unit_progress(console, f"comparing pairs of {batch.n_candidates} candidates with "
-                        f"{len(council.judges)} judges", len(batch.items) * len(council.judges)) as advance:
+                       f"{len(council.judges)} judges", len(batch.items) * len(council.judges)) as advance:
         summary = await run_pairwise_batch(store, batch_id, batch, protocol, council, LocalExecutor(store), options,
                                            progress=advance)
     print_pairwise_tables(console, store, batch_id, batch, council, options)
@@ -67,7 +67,7 @@ async def _judge(console: Console, store: Store, batch: Batch, protocol_id: str,
     batch_id = prepare_batch(store, batch, protocol, council)
     executor = LocalExecutor(store)
     with unit_progress(console, f"judging {batch.n_candidates} candidates with {len(council.judges)} judges",
-                        len(batch.items) * len(council.judges)) as advance:
+                       len(batch.items) * len(council.judges)) as advance:
         summary = await run_batch(store, batch_id, batch, protocol, council, executor, progress=advance)
     print_batch_tables(console, store, batch_id, council)
     return summary
@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
             from council.cli_gating import judge_gated
 
             with unit_progress(console, f"judging {batch.n_candidates} candidates tier by tier",
-                                len(batch.items) * len(council.judges)) as advance:
+                               len(batch.items) * len(council.judges)) as advance:
                 summary = asyncio.run(judge_gated(console, store, batch, args.protocol, council, args.gate, advance))
         elif pairwise is not None:
             summary = asyncio.run(_judge_pairs(console, store, batch, args.protocol, council, pairwise))
@@ -112,6 +112,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.gated:
         from council.cli_gating import gated_demo
 
+        if args.protocol not in (None, "epitome"):
+            raise ConfigError("--protocol: the gated demo judges on 'epitome', the protocol of the expert ratings "
+                              "its gate is fitted on")
         council = load_council(args.council or "local-screened")
         if _local_judges(council):
             from judges.local.server import local_up
@@ -119,7 +122,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             Console().print("starting the embedded judges (llama.cpp) if needed …")
             local_up(_local_judges(council))
         return gated_demo(args, council, DEMO_BATCH)
-    args.council = args.council or "local"
+    args.council, args.protocol = args.council or "local", args.protocol or "mentalalign-7"
     return _cmd_run(args, read_batch(DEMO_BATCH, name="demo"))
 
 
@@ -141,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="judge the example batch with the embedded local council")
-    demo.add_argument("--protocol", default="mentalalign-7", help="rubric protocol id (default mentalalign-7)")
+    demo.add_argument("--protocol", default=None,
+                      help="rubric protocol id (default mentalalign-7; the gated demo judges on epitome)")
     demo.add_argument("--db", default=default_db(), help="DuckDB file (default .council/council.duckdb)")
     demo.add_argument("--council", default=None,
                       help="a named embedded council: local (default, scoring only), local-pipeline "
