@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from council.batchfile import read_batch  # noqa: E402
-from council.cli import DEMO_BATCH  # noqa: E402
+from council.cli_common import DEMO_BATCH  # noqa: E402
 from council.empathy_experts import EMPATHY_EXPERTS, epitome_batch  # noqa: E402
 from council.run import LocalExecutor  # noqa: E402
 from council.spec import load_council  # noqa: E402

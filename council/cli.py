@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from council.batchfile import read_batch
-from council.cli_common import default_db, unit_progress
+from council.cli_common import DEMO_BATCH, default_db, local_judges, unit_progress
 from council.run import LocalExecutor, prepare_batch, run_batch
 from council.spec import load_council
 from council.store.store import Store
@@ -21,17 +20,7 @@ from council.types import Batch, CouncilSpec, PairwiseOptions, RunSummary
 from judges.errors import ConfigError
 from protocols import ProtocolError, load_protocol
 
-__all__ = ["main"]
-
-DEMO_BATCH = Path(__file__).resolve().parents[1] / "examples" / "demo_batch.jsonl"
-
-
-def _local_judges(council: CouncilSpec) -> list[str]:
-    """Ids of council members that are embedded judges served on this machine."""
-    from judges.local.models import LOCAL_MODELS
-    from judges.local.server import local_judge_spec
-
-    return [j.id for j in council.judges if j.id in LOCAL_MODELS and j.api_base == local_judge_spec(j.id).api_base]
+__all__ = ["DEMO_BATCH", "main"]
 
 
 def _pairwise_options(args: argparse.Namespace) -> PairwiseOptions | None:
@@ -79,7 +68,7 @@ def _cmd_run(args: argparse.Namespace, batch: Batch | None = None) -> int:
         console = Console(width=160)
     council = load_council(args.council)
     pairwise = _pairwise_options(args)
-    local = _local_judges(council)
+    local = local_judges(council)
     if local and not getattr(args, "no_local_up", False):
         from judges.local.server import local_up
 
@@ -116,11 +105,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             raise ConfigError("--protocol: the gated demo judges on 'epitome', the protocol of the expert ratings "
                               "its gate is fitted on")
         council = load_council(args.council or "local-screened")
-        if _local_judges(council):
+        if local_judges(council):
             from judges.local.server import local_up
 
             Console().print("starting the embedded judges (llama.cpp) if needed …")
-            local_up(_local_judges(council))
+            local_up(local_judges(council))
         return gated_demo(args, council, DEMO_BATCH)
     args.council, args.protocol = args.council or "local", args.protocol or "mentalalign-7"
     return _cmd_run(args, read_batch(DEMO_BATCH, name="demo"))

@@ -1,7 +1,9 @@
-"""What every ``council`` sub-command module shares: the store's default path, opening it, a progress bar.
+"""What the ``council`` sub-command modules share: the store's path, opening it, a progress bar, the demo batch
+and which judges are embedded.
 
 Lives apart from :mod:`council.cli` so the sub-command modules (:mod:`council.cli_analysis`,
-:mod:`council.cli_pairwise`) import it instead of the entry point that registers them (no import circle).
+:mod:`council.cli_pairwise`, :mod:`council.cli_gating`, :mod:`council.robustness.cli`) import it instead of the
+entry point that registers them (no import circle).
 """
 
 from __future__ import annotations
@@ -16,8 +18,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from council.store.store import Store
+from council.types import CouncilSpec
 
-__all__ = ["default_db", "open_store", "unit_progress"]
+__all__ = ["DEMO_BATCH", "default_db", "local_judges", "open_store", "unit_progress"]
+
+DEMO_BATCH = Path(__file__).resolve().parents[1] / "examples" / "demo_batch.jsonl"
+"""The example batch ``council demo`` judges."""
+
+
+def local_judges(council: CouncilSpec) -> list[str]:
+    """Ids of council members that are embedded judges served on this machine."""
+    from judges.local.models import LOCAL_MODELS
+    from judges.local.server import local_judge_spec
+
+    return [j.id for j in council.judges if j.id in LOCAL_MODELS and j.api_base == local_judge_spec(j.id).api_base]
 
 
 def default_db() -> str:

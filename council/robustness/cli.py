@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from council.batchfile import read_batch
-from council.cli import DEMO_BATCH, _local_judges
-from council.cli_common import default_db
+from council.cli_common import DEMO_BATCH, default_db, local_judges
 from council.robustness.run import Source, demo_source, epitome_source, run_robustness
 from council.spec import load_council
 from council.store.store import Store
@@ -74,7 +73,7 @@ def print_summary(console: Console, summary: Any) -> None:
 def _cmd_robustness(args: argparse.Namespace) -> int:
     console = Console(width=160) if not Console().is_terminal else Console()
     council = load_council(args.council)
-    local = _local_judges(council)
+    local = local_judges(council)
     if local and not args.no_local_up:
         from judges.local.server import local_up
 

@@ -11,7 +11,6 @@ calls are cached and recorded like any run and a re-run costs nothing. The measu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from council.empathy_experts import EMPATHY_EXPERTS
 from council.robustness.corpus import Transformation, attack_batch, load_corpus
 from council.robustness.report import detector_records, shift_records, summary_frame
 from council.run import JudgeExecutor, LocalExecutor, prepare_batch, run_batch
@@ -37,9 +37,6 @@ __all__ = ["RobustnessResult", "Source", "demo_source", "epitome_source", "run_r
 
 DEMO_ATTACKED = ("dismissive", "unsafe")
 """Candidate ids of the demo batch that are attacked by default (its low-quality replies)."""
-_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-EMPATHY_EXPERTS = Path(os.environ.get("EMPATHY_EXPERTS_DIR", _SHARED / "empathy-experts"))
-"""The expert set, read in place (``$EMPATHY_EXPERTS_DIR`` or ``../shared/data/empathy-experts``)."""
 
 
 class Source(BaseModel):
