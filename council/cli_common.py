@@ -1,5 +1,4 @@
-"""What the ``council`` sub-command modules share: the store's path, opening it, a progress bar, the demo batch
-and which judges are embedded.
+"""What the ``council`` sub-command modules share: store path and opening, progress bar, demo batch, local judges.
 
 Lives apart from :mod:`council.cli` so the sub-command modules (:mod:`council.cli_analysis`,
 :mod:`council.cli_pairwise`, :mod:`council.cli_gating`, :mod:`council.robustness.cli`) import it instead of the
