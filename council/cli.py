@@ -104,6 +104,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if args.protocol not in (None, "epitome"):
             raise ConfigError("--protocol: the gated demo judges on 'epitome', the protocol of the expert ratings "
                               "its gate is fitted on")
+        from council.escalation import AgreementTarget
+
+        try:
+            AgreementTarget.parse(args.target, args.risk)
+        except ValidationError as e:  # a level or risk out of (0, 1)
+            raise ConfigError(f"--target/--risk: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
+        except ValueError as e:
+            raise ConfigError(f"--target: {e}") from e
         council = load_council(args.council or "local-screened")
         if local_judges(council):
             from judges.local.server import local_up
