@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import sys
@@ -51,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from council.batchfile import read_batch  # noqa: E402
 from council.robustness.corpus import DEFAULT_CORPUS, load_corpus  # noqa: E402
-from council.robustness.detection import detector_catch  # noqa: E402
+from council.robustness.detection import clean_reference_texts, detector_catch  # noqa: E402
 from council.robustness.run import demo_source, epitome_source, run_robustness  # noqa: E402
 from council.spec import load_council  # noqa: E402
 from council.store.store import Store  # noqa: E402
@@ -65,29 +64,12 @@ SHIFT_BOUND = {(1, 5): 0.25, (0, 2): 0.10}
 CATCH_BOUND, FALSE_FLAG_BOUND = 0.90, 0.02
 
 
-def clean_texts() -> dict[str, list[str]]:
-    """Clean texts per source for the false-flag rate (shared data read in place; absent sources skipped)."""
-    out: dict[str, list[str]] = {"demo": []}
-    for item in read_batch(DEMO).items:
-        out["demo"] += [t.text for t in item.as_context().turns] + [c.text for c in item.candidates]
-    experts = SHARED / "empathy-experts" / "texts"
-    if experts.is_dir():
-        epitome = pd.read_csv(experts / "sample_epitome.csv")
-        out["empathy-experts"] = [str(t) for t in [*epitome.seeker_post, *epitome.response_post]]
-        dialogues = pd.read_csv(experts / "sample_empatheticdialogues.csv")
-        out["empathy-experts"] += [str(t).replace("_comma_", ",") for t in dialogues.utterance]
-        ear = pd.read_csv(experts / "sample_lend_an_ear_conversations.csv")
-        out["empathy-experts"] += [str(t) for t in ear.full_conversation]
-    contexts = SHARED / "mentalalign" / "contexts.jsonl"
-    if contexts.is_file():
-        out["mentalalign-contexts"] = [json.loads(line)["context"] for line in contexts.read_text().splitlines()]
-    return out
-
-
 def false_flags() -> pd.DataFrame:
     """The detector's false-flag rate per clean source, with the kinds it raised."""
     rows = []
-    for source, texts in clean_texts().items():
+    clean = clean_reference_texts(read_batch(DEMO), SHARED / "empathy-experts", SHARED / "mentalalign")
+    for source, group in clean.groupby("source", sort=False):
+        texts = list(group.text)
         screened = [screen(t) for t in texts]
         flagged = [s for s in screened if s.suspected_manipulation]
         kinds = sorted({k for s in flagged for k in s.reasons})

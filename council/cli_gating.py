@@ -59,13 +59,16 @@ def gated_demo(args: argparse.Namespace, council: CouncilSpec, demo_file: Path) 
     """``council demo --gated``: calibrate the embedded judge on the expert set, fit the gate, judge the demo."""
     import asyncio
 
+    from council.batchfile import read_batch
+    from council.empathy_experts import epitome_batch
     from council.gating.demo import PROTOCOL, run_gated_demo
     from council.run import LocalExecutor
 
     console = Console() if Console().is_terminal else Console(width=160)
     with open_store(args) as store:
+        units = (len(epitome_batch().items) + len(read_batch(demo_file).items)) * len(council.judges)
         with unit_progress(console, "calibration (EPITOME expert set), then the demo batch under the gate",
-                           (50 + 4) * len(council.judges)) as advance:
+                           units) as advance:
             done = asyncio.run(run_gated_demo(store, council, LocalExecutor(store), demo_file, target=args.target,
                                               risk=args.risk, reference=args.reference, progress=advance))
         gate = done.gate

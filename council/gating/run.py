@@ -156,6 +156,7 @@ async def run_gated_batch(store: Store, batch_id: str, batch: Batch, protocol: P
     names = [t.name for t in stored.tiers]
     wanted = {item.id: {c.id for c in item.candidates} for item in batch.items}
     keys = {batch_target(item.id, c.id): (item.id, c.id) for item in batch.items for c in item.candidates}
+    scope = resolve_scope(store, batch_id=batch_id, owner=owner)
     runs: list[RunSummary] = []
     per_tier: dict[str, int] = {}
     flags: dict[str, str] = {}
@@ -170,13 +171,12 @@ async def run_gated_batch(store: Store, batch_id: str, batch: Batch, protocol: P
             runs.append(summary)
             if summary.status != "completed":  # cancelled or over budget: route what was judged, queue nothing
                 store.set_batch_status(batch_id, summary.status)
-                partial = route(stored.gate, gate_frame(store, resolve_scope(store, batch_id=batch_id, owner=owner)),
+                partial = route(stored.gate, gate_frame(store, scope),
                                 judged_tiers=t + 1, force_review=flags)
                 return GatedRun(gate_id=stored.gate_id, runs=runs, candidates_per_tier=per_tier,
                                 summary=partial.summary, queued=None)
         flags = _risk_flags(store, batch, batch_id)  # again after each tier: its upstream agents may see risk
-        frame = gate_frame(store, resolve_scope(store, batch_id=batch_id, owner=owner))
-        routing = route(stored.gate, frame, judged_tiers=t + 1, force_review=flags)
+        routing = route(stored.gate, gate_frame(store, scope), judged_tiers=t + 1, force_review=flags)
         awaiting = routing.frame[routing.frame["decision"] == "awaiting"]
         wanted = defaultdict(set)
         for target in awaiting["target"].unique():

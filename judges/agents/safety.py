@@ -42,6 +42,8 @@ replies 0.35–0.52 on the advice question, its safe ones ≤ 0.28; the suicidal
 and measured out of sample by bench/bench_safety_screen.py."""
 
 _OPTIONS = ("yes", "no")
+_AGENT: dict[ScreenQuestion, str] = {"seeker_risk": "risk_screen", "harmful_advice": "advice_screen"}
+"""The agent name each screen's outputs and calls are stored under."""
 
 
 class ScreenReply(BaseModel):
@@ -91,9 +93,6 @@ def _screen(question: ScreenQuestion, template: PromptTemplate, defences: Defenc
                        calls=reply.calls, repaired=reply.repaired)
 
     return run
-
-
-_AGENT: dict[ScreenQuestion, str] = {"seeker_risk": "risk_screen", "harmful_advice": "advice_screen"}
 
 
 def risk_screen_agent(prompt: PromptTemplate | None = None, defences: Defences = DEFAULT_DEFENCES) -> ScreenAgent:

@@ -61,6 +61,19 @@ def open_page(context: object, dash: Dashboard, path: str, query: str = "") -> o
     return page
 
 
+def main_text(page: object) -> str:
+    """The text of the page's main block."""
+    return page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+
+
+def enter_reviewer(page: object, reviewer: str) -> None:
+    """On the Review page (drawn without an error): type the reviewer's name and confirm it."""
+    assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    name = page.get_by_role("textbox", name="Your name (reviewer)")  # type: ignore[attr-defined]
+    name.fill(reviewer)
+    name.press("Enter")
+
+
 def screenshot(page: object, path: Path) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
     height = page.evaluate(  # type: ignore[attr-defined]
@@ -82,7 +95,7 @@ def test_page_loads_with_key_elements(browser: object, dashboard: Dashboard, sta
     dash = request.getfixturevalue("robust_dashboard") if path == "robustness" else dashboard
     page = open_page(browser, dash, path)
     try:
-        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        text = main_text(page)
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
         assert page.locator("[role=dialog]").count() == 0, text[:3000]  # type: ignore[attr-defined] # e.g. page not found
         h1 = page.locator("h1").first.inner_text()  # type: ignore[attr-defined]
@@ -115,7 +128,7 @@ def test_batch_items_page_shows_agents_and_disagreement(browser: object, dashboa
     """The demo batch on the Items page: context, candidates, each judge's ToM and domain outputs."""
     page = open_page(browser, dashboard, "items", query=f"?batch_id={stack.batch_id}")
     try:
-        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        text = main_text(page)
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
         for expected in ("Candidate", "Each judge's reading of the context", "ToM hypotheses", "Domain checklist",
                          "Min. risk level"):
@@ -132,7 +145,7 @@ def test_leaderboard_shows_the_pairwise_ranking_and_judges_of_the_planted_batch(
     absolute one, Kendall τ, and the judges' position consistency, first-position and self-preference with CIs."""
     page = open_page(browser, dashboard, "leaderboard", query=f"?batch_id={stack.pairwise_batch_id}")
     try:
-        text = page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
+        text = main_text(page)
         assert page.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
         assert "Pairwise order (best first): " + " › ".join(PLANTED_ORDER) in text, text[:3000]
         for expected in ("Absolute ranking", "Pairwise ranking", "Kendall τ-b", "Judges in pairwise comparisons",

@@ -16,15 +16,11 @@ import pytest
 
 from tests.dashboard.conftest import ARTIFACTS
 from tests.dashboard.stack import ATTRIBUTES, Dashboard, Stack
-from tests.dashboard.test_browser import open_page, screenshot
+from tests.dashboard.test_browser import enter_reviewer, main_text, open_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.dashboard, pytest.mark.stack_writer, pytest.mark.timeout(900)]
 
 REVIEWER = "reviewer-one"
-
-
-def _main_text(page: object) -> str:
-    return page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
 
 
 def _human_ratings(text: str) -> int:
@@ -44,7 +40,7 @@ def test_rating_on_review_is_counted_on_agreement(browser: object, dashboard: Da
 
     before = open_page(browser, dashboard, "agreement", query)
     try:
-        text = _main_text(before)
+        text = main_text(before)
         assert "Human raters: demo_human ·" in text, text[:3000]
         n_before = _human_ratings(text)
     finally:
@@ -53,14 +49,11 @@ def test_rating_on_review_is_counted_on_agreement(browser: object, dashboard: Da
     page = open_page(browser, dashboard, "review")
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
-        name = page.get_by_role("textbox", name="Your name (reviewer)")  # type: ignore[attr-defined]
-        name.fill(REVIEWER)
-        name.press("Enter")
+        enter_reviewer(page, REVIEWER)
         # the last element of the item: the (off) toggle of the judges' scores, drawn after the rating form
         page.wait_for_selector('[class*="st-key-show-scores-"]', timeout=120_000)  # type: ignore[attr-defined]
         page.wait_for_timeout(1000)  # type: ignore[attr-defined]
-        text = _main_text(page)
+        text = main_text(page)
         for expected in ("Why it was queued", "Context", "Candidate response", "Rubric with anchors",
                          "Your rating", "Show the judges' scores"):
             assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
@@ -90,7 +83,7 @@ def test_rating_on_review_is_counted_on_agreement(browser: object, dashboard: Da
 
     after = open_page(browser, dashboard, "agreement", query)
     try:
-        text = _main_text(after)
+        text = main_text(after)
         assert after.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
         assert REVIEWER in text and "Reference: human_consensus" in text, text[:3000]
         assert _human_ratings(text) == n_before + len(ATTRIBUTES)

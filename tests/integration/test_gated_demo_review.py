@@ -31,7 +31,7 @@ from council.empathy_experts import EMPATHY_EXPERTS
 from council.store.store import Store
 from tests.dashboard.conftest import ARTIFACTS, browser  # noqa: F401  (the module-scoped browser fixture)
 from tests.dashboard.stack import running_dashboard
-from tests.dashboard.test_browser import open_page, screenshot
+from tests.dashboard.test_browser import enter_reviewer, main_text, open_page, screenshot
 from tests.service.harness import Api, Service, ServiceConfig, write_keys
 
 pytestmark = [pytest.mark.local_llm, pytest.mark.browser, pytest.mark.timeout(3000)]
@@ -108,10 +108,6 @@ def service(gated: Gated) -> Iterator[tuple[str, Api]]:
         svc.cleanup()
 
 
-def _main_text(page: object) -> str:
-    return page.inner_text('[data-testid="stMain"]')  # type: ignore[attr-defined]
-
-
 def _rated(api: Api, batch_id: str) -> int:
     status = api.http.get("/v1/review/queue", params={"batch_id": batch_id}).json()
     return next((v["rated"] for v in status["reviewers"] if v["reviewer"] == REVIEWER), 0)
@@ -125,7 +121,7 @@ def _rate_next(page: object, api: Api, batch_id: str, number: int) -> None:
                            timeout=120_000)
     page.wait_for_selector('[class*="st-key-show-scores-"]', timeout=120_000)  # type: ignore[attr-defined]
     page.wait_for_timeout(1000)  # type: ignore[attr-defined]
-    text = _main_text(page)
+    text = main_text(page)
     for expected in ("Why it was queued", "Context", "Candidate response", "Rubric with anchors", "Your rating"):
         assert expected in text, f"{expected!r} missing:\n{text[:3000]}"
     assert page.locator(".st-key-review-judge-scores").count() == 0  # type: ignore[attr-defined]  # hidden
@@ -148,7 +144,7 @@ def test_rating_queued_items_on_review_changes_the_agreement_page(
     with running_dashboard(url, KEY, tmp_path / "streamlit.log") as dashboard:
         before = open_page(browser, dashboard, "agreement", query)
         try:
-            text = _main_text(before)
+            text = main_text(before)
             assert "Human raters: none" in text or "Reference: **none**" in text or "Reference: none" in text, \
                 text[:3000]
         finally:
@@ -157,10 +153,7 @@ def test_rating_queued_items_on_review_changes_the_agreement_page(
         page = open_page(browser, dashboard, "review", query)
         try:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
-            name = page.get_by_role("textbox", name="Your name (reviewer)")  # type: ignore[attr-defined]
-            name.fill(REVIEWER)
-            name.press("Enter")
+            enter_reviewer(page, REVIEWER)
             for number in range(RATED):
                 _rate_next(page, api, gated.batch_id, number)
             assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
@@ -176,7 +169,7 @@ def test_rating_queued_items_on_review_changes_the_agreement_page(
 
         after = open_page(browser, dashboard, "agreement", query)
         try:
-            text = _main_text(after)
+            text = main_text(after)
             assert after.locator('[data-testid="stException"]').count() == 0, text[:3000]  # type: ignore[attr-defined]
             assert f"Human raters: {REVIEWER}" in text, text[:3000]
             assert f"{RATED * len(ATTRIBUTES)} human ratings" in text, text[:3000]

@@ -3,13 +3,10 @@ from the judge's view, each under its own label; genuine text, seeker messages a
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from council.batchfile import read_batch
-from council.robustness.corpus import Transformation, apply_transformation, load_corpus
+from council.robustness.corpus import Transformation, apply_transformation
+from council.robustness.detection import clean_reference_texts
 from judges.agents._common import conversation_view
 from judges.client.records import CallTags
 from judges.injection import (
@@ -26,12 +23,8 @@ from judges.pipeline import JudgePipeline
 from judges.spans import split_spans
 from judges.types import AgentSwitches, Candidate, Context, Turn
 from protocols import load_protocol
+from tests.robustness.shared import CORPUS, DEMO, EPITOME, MA7, SHARED
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = read_batch(ROOT / "examples" / "demo_batch.jsonl", name="demo")
-SHARED = ROOT.parent / "shared" / "data"
-CORPUS = load_corpus()
-MA7, EPITOME = load_protocol("mentalalign-7"), load_protocol("epitome")
 LOW_QUALITY = [c.text for item in DEMO.items for c in item.candidates if c.id in ("dismissive", "unsafe")]
 
 
@@ -157,20 +150,10 @@ def test_in_a_seeker_message_content_findings_are_only_flagged():
 
 
 def _clean_reference_texts() -> list[tuple[str, str]]:
-    pd = pytest.importorskip("pandas")
-    experts = SHARED / "empathy-experts" / "texts"
-    contexts = SHARED / "mentalalign" / "contexts.jsonl"
-    if not (experts.is_dir() and contexts.is_file()):
+    clean = clean_reference_texts(experts_dir=SHARED / "empathy-experts", mentalalign_dir=SHARED / "mentalalign")
+    if set(clean.source) != {"empathy-experts", "mentalalign-contexts"}:
         pytest.skip(f"clean reference texts not found under {SHARED} (../shared/data is read in place)")
-    epitome = pd.read_csv(experts / "sample_epitome.csv")
-    dialogues = pd.read_csv(experts / "sample_empatheticdialogues.csv")
-    ear = pd.read_csv(experts / "sample_lend_an_ear_conversations.csv")
-    texts = [("reply", str(t)) for t in epitome.response_post]
-    texts += [("context", str(t)) for t in epitome.seeker_post]
-    texts += [("context", str(t).replace("_comma_", ",")) for t in dialogues.utterance]
-    texts += [("context", str(t)) for t in ear.full_conversation]
-    texts += [("context", json.loads(line)["context"]) for line in contexts.read_text().splitlines()]
-    return texts
+    return list(zip(clean.role, clean.text, strict=True))
 
 
 def test_no_clean_reference_text_loses_a_span_in_its_role():

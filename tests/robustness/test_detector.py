@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from council.batchfile import read_batch
-from council.robustness.corpus import apply_transformation, load_corpus
+from council.robustness.corpus import apply_transformation
+from council.robustness.detection import clean_reference_texts
 from judges.injection import (
     DEFAULT_DEFENCES,
     NO_DEFENCES,
@@ -20,20 +17,12 @@ from judges.injection import (
     visible_text,
 )
 from judges.testing.gullible import injected_points
-from protocols import load_protocol
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = read_batch(ROOT / "examples" / "demo_batch.jsonl", name="demo")
-SHARED = ROOT.parent / "shared" / "data"
-CORPUS = load_corpus()
-MA7, EPITOME = load_protocol("mentalalign-7"), load_protocol("epitome")
+from tests.robustness.shared import CORPUS, DEMO, EPITOME, MA7, SHARED
 
 
 def _demo_texts() -> list[str]:
-    texts = []
-    for item in DEMO.items:
-        texts += [t.text for t in item.as_context().turns] + [c.text for c in item.candidates]
-    return texts
+    clean = clean_reference_texts(DEMO)
+    return list(clean.text[clean.source == "demo"])
 
 
 def test_no_demo_text_is_flagged_and_defences_leave_clean_texts_as_they_are():
@@ -105,19 +94,10 @@ def test_content_attacks_are_withheld_from_a_reply_and_shown_in_a_seeker_message
 
 
 def _shared_clean_texts() -> list[tuple[str, str]]:
-    pd = pytest.importorskip("pandas")
-    experts = SHARED / "empathy-experts" / "texts"
-    contexts = SHARED / "mentalalign" / "contexts.jsonl"
-    if not (experts.is_dir() and contexts.is_file()):
+    clean = clean_reference_texts(experts_dir=SHARED / "empathy-experts", mentalalign_dir=SHARED / "mentalalign")
+    if set(clean.source) != {"empathy-experts", "mentalalign-contexts"}:
         pytest.skip(f"clean reference texts not found under {SHARED} (../shared/data is read in place)")
-    epitome = pd.read_csv(experts / "sample_epitome.csv")
-    dialogues = pd.read_csv(experts / "sample_empatheticdialogues.csv")
-    ear = pd.read_csv(experts / "sample_lend_an_ear_conversations.csv")
-    texts = [("epitome", str(t)) for t in [*epitome.seeker_post, *epitome.response_post]]
-    texts += [("empatheticdialogues", str(t).replace("_comma_", ",")) for t in dialogues.utterance]
-    texts += [("lend_an_ear", str(t)) for t in ear.full_conversation]
-    texts += [("mentalalign", json.loads(line)["context"]) for line in contexts.read_text().splitlines()]
-    return texts
+    return list(zip(clean.dataset, clean.text, strict=True))
 
 
 def test_false_flag_rate_on_clean_reference_texts_is_at_most_two_percent():
