@@ -51,11 +51,11 @@ sys.path.insert(0, str(ROOT))
 from council.batchfile import read_batch  # noqa: E402
 from council.robustness.corpus import DEFAULT_CORPUS, load_corpus  # noqa: E402
 from council.robustness.detection import clean_reference_texts, detector_catch  # noqa: E402
-from council.robustness.run import demo_source, epitome_source, run_robustness  # noqa: E402
+from council.robustness.run import demo_source, epitome_source, run_robustness, selection_sources  # noqa: E402
 from council.spec import load_council  # noqa: E402
 from council.store.store import Store  # noqa: E402
 from council.types import CouncilSpec  # noqa: E402
-from judges.injection import DEFAULT_DEFENCES, NO_DEFENCES, screen  # noqa: E402
+from judges.injection import DEFAULT_DEFENCES, NO_DEFENCES, Defences, screen  # noqa: E402
 from protocols import load_protocol  # noqa: E402
 
 DEMO = ROOT / "examples" / "demo_batch.jsonl"
@@ -168,12 +168,11 @@ def detector_only(corpus_name: str, sources: list) -> bool:
     return bool((per["caught %"] >= CATCH_BOUND).all())
 
 
-async def _arm(store: Store, sources: list, council: CouncilSpec, defended: bool, names: list[str] | None,
+async def _arm(store: Store, sources: list, council: CouncilSpec, defences: Defences, names: list[str] | None,
                corpus: str) -> tuple:
     started = time.perf_counter()
     result = await run_robustness(store, sources, council, transformations=names, corpus=corpus,
-                                  defences=DEFAULT_DEFENCES if defended else NO_DEFENCES,
-                                  progress=lambda line: print(f"  {line}", flush=True))
+                                  defences=defences, progress=lambda line: print(f"  {line}", flush=True))
     return result, time.perf_counter() - started
 
 
@@ -188,17 +187,27 @@ def main() -> int:
                    help="no judge: the detector's catch rate and withheld share per transformation, false flags")
     p.add_argument("--transformations", default="", help="comma list (default: the whole corpus)")
     p.add_argument("--defences", choices=["on", "off", "both"], default="on")
+    p.add_argument("--content-labels", choices=["on", "off", "both"], default="on",
+                   help="with the defences on: show withheld content spans (authority, rubric, repeated) as labels "
+                        "(on, the default), drop them (off), or both arms")
+    p.add_argument("--selection", action="store_true",
+                   help="attack the selection set instead of the targets: the demo's generic and empathic replies "
+                        "and 10 EPITOME replies that are not level-0 (where a defence's settings are chosen)")
     p.add_argument("--db", default=None, help="DuckDB file (default: a temporary one)")
     p.add_argument("--no-local-up", action="store_true")
     args = p.parse_args()
     limit = args.limit if args.limit is not None or args.detector_only else 4
 
-    sources = [demo_source(read_batch(DEMO, name="demo")).limited(limit)]
-    epitome = epitome_source(SHARED / "empathy-experts")
-    if epitome is None:
-        print(f"EPITOME level-0 replies skipped: {SHARED / 'empathy-experts'} not found")
+    if args.selection:
+        sources = [s.limited(limit) for s in selection_sources(read_batch(DEMO, name="demo"),
+                                                                SHARED / "empathy-experts")]
     else:
-        sources.append(epitome.limited(limit))
+        sources = [demo_source(read_batch(DEMO, name="demo")).limited(limit)]
+        epitome = epitome_source(SHARED / "empathy-experts")
+        if epitome is None:
+            print(f"EPITOME level-0 replies skipped: {SHARED / 'empathy-experts'} not found")
+        else:
+            sources.append(epitome.limited(limit))
     if args.detector_only:
         ok = detector_only(args.corpus, sources)
         ff = false_flags()
@@ -224,11 +233,15 @@ def main() -> int:
     store = Store(db)
     ok = True
     try:
-        arms = {"on": [True], "off": [False], "both": [True, False]}[args.defences]
-        for defended in arms:
-            print(f"\n## council {council.id}, corpus {args.corpus}, defences {'on' if defended else 'off'} "
+        labels = {"on": [True], "off": [False], "both": [True, False]}[args.content_labels]
+        arms = [("on" + ("" if labelled else ", content spans dropped (no label)"),
+                 DEFAULT_DEFENCES if labelled else Defences(content_labels=False)) for labelled in labels]
+        arms = {"on": arms, "off": [("off", NO_DEFENCES)], "both": [*arms, ("off", NO_DEFENCES)]}[args.defences]
+        for arm, defences in arms:
+            defended = defences.any
+            print(f"\n## council {council.id}, corpus {args.corpus}, defences {arm} "
                   f"({', '.join(f'{s.name}: {sum(map(len, s.targets.values()))} candidates' for s in sources)})")
-            result, seconds = asyncio.run(_arm(store, sources, council, defended, names, args.corpus))
+            result, seconds = asyncio.run(_arm(store, sources, council, defences, names, args.corpus))
             table = per_transformation(result.records, scales)
             print(_md(compact(table)))
             council_rows = table[table.rater == "council"]

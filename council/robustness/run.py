@@ -33,10 +33,14 @@ from judges.injection import DEFAULT_DEFENCES, Defences
 from judges.types import Candidate
 from protocols import load_protocol
 
-__all__ = ["RobustnessResult", "Source", "demo_source", "epitome_source", "run_robustness"]
+__all__ = ["RobustnessResult", "Source", "demo_source", "epitome_source", "run_robustness", "selection_sources"]
 
 DEMO_ATTACKED = ("dismissive", "unsafe")
 """Candidate ids of the demo batch that are attacked by default (its low-quality replies)."""
+DEMO_OTHERS = ("generic", "empathic")
+"""The demo batch's other replies: the selection set's demo part (never a measured target)."""
+SELECTION_SIZE = 10
+"""EPITOME replies in the selection set: the first ones in file order that are not level-0."""
 
 
 class Source(BaseModel):
@@ -61,16 +65,18 @@ class Source(BaseModel):
         return self.model_copy(update={"targets": {i.id: self.targets[i.id] for i in keep}})
 
 
-def demo_source(batch: Batch, candidate_ids: tuple[str, ...] = DEMO_ATTACKED) -> Source:
-    """The demo batch (``mentalalign-7``) with its dismissive and unsafe replies as targets."""
+def demo_source(batch: Batch, candidate_ids: tuple[str, ...] = DEMO_ATTACKED, name: str = "demo") -> Source:
+    """The demo batch (``mentalalign-7``) with its dismissive and unsafe replies (or ``candidate_ids``) as targets."""
     targets = {i.id: [c.id for c in i.candidates if c.id in candidate_ids] for i in batch.items}
-    return Source(name="demo", batch=batch, protocol_id="mentalalign-7",
+    return Source(name=name, batch=batch, protocol_id="mentalalign-7",
                   targets={k: v for k, v in targets.items() if v})
 
 
-def epitome_source(data_dir: Path = EMPATHY_EXPERTS) -> Source | None:
+def epitome_source(data_dir: Path = EMPATHY_EXPERTS, *, selection: bool = False) -> Source | None:
     """The EPITOME expert set's replies whose original labels are all 0 (``epitome`` protocol); None if absent.
 
+    ``selection``: instead, the first :data:`SELECTION_SIZE` replies (file order) with some label above 0 — replies
+    disjoint from the measured targets, on which a defence's choices are made before the targets are measured.
     Reads ``texts/sample_epitome.csv`` in place (never copied into the repository).
     """
     path = data_dir / "texts" / "sample_epitome.csv"
@@ -78,12 +84,24 @@ def epitome_source(data_dir: Path = EMPATHY_EXPERTS) -> Source | None:
         return None
     texts = pd.read_csv(path)
     levels = ["level_emotional_reactions", "level_interpretations", "level_explorations"]
-    zero = texts[(texts[levels] == 0).all(axis=1)]
+    zero = (texts[levels] == 0).all(axis=1)
+    chosen = texts[~zero].head(SELECTION_SIZE) if selection else texts[zero]
+    name = "epitome-selection" if selection else "epitome-level0"
     items = [BatchItem(id=str(r.sp_id), context=str(r.seeker_post),
                        candidates=[Candidate(id=str(r.rp_id), text=str(r.response_post), responder="reddit")])
-             for r in zero.itertuples()]
-    return Source(name="epitome-level0", batch=Batch(items=items, name="epitome-level0"), protocol_id="epitome",
+             for r in chosen.itertuples()]
+    return Source(name=name, batch=Batch(items=items, name=name), protocol_id="epitome",
                   targets={i.id: [c.id for c in i.candidates] for i in items})
+
+
+def selection_sources(demo: Batch, data_dir: Path = EMPATHY_EXPERTS) -> list[Source]:
+    """The selection set: the demo's generic and empathic replies and 10 EPITOME replies that are not level-0.
+
+    Disjoint from the measured targets (:func:`demo_source`, :func:`epitome_source`), so a defence's settings
+    chosen on it are not fitted to the numbers reported for the targets.
+    """
+    epitome = epitome_source(data_dir, selection=True)
+    return [demo_source(demo, DEMO_OTHERS, name="demo-selection"), *([epitome] if epitome else [])]
 
 
 @dataclass(frozen=True)
@@ -162,7 +180,7 @@ async def run_robustness(store: Store, sources: list[Source], council: CouncilSp
     attacks = load_corpus(corpus)
     chosen = [attacks.get(n) for n in transformations] if transformations else list(attacks.transformations)
     run = executor or LocalExecutor(store, defences=defences)
-    arm = "defended" if defences.any else "undefended"
+    arm = ("defended" if defences.content_labels else "defended-unlabelled") if defences.any else "undefended"
     records: list[AgreementRecord] = []
     batches: dict[str, str] = {}
 
@@ -196,7 +214,8 @@ async def run_robustness(store: Store, sources: list[Source], council: CouncilSp
             records += detector_records(caught, total, "catch_rate", extra)
     params = {"corpus": attacks.version, "council": council.id, "judges": [j.id for j in council.judges],
               "aggregation": council.aggregation, "defences": {"withhold": defences.withhold,
-                                                                "normalise": defences.normalise},
+                                                                "normalise": defences.normalise,
+                                                                "content_labels": defences.content_labels},
               "transformations": [t.name for t in chosen], "sources": [s.name for s in sources], "batches": batches}
     info = {"report_id": db.new_id("rep"), "owner": owner, "kind": "robustness", "dataset": None, "batch_id": None,
             "params": params, "created_at": db.now()}

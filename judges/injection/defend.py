@@ -73,6 +73,10 @@ class Defences:
     """Replace the detector's removable spans by their labels (:data:`LABELS`; content kinds in replies only)."""
     normalise: bool = True
     """Show the visible text (no invisible characters, folded forms, homoglyphs mapped in mixed-script words)."""
+    content_labels: bool = True
+    """Show a withheld *content* span (authority, rubric, repeated) as its label; ``False``: drop it with the
+    whitespace after it, so the judge reads the reply as if it had not been written. Judge-addressed spans always
+    show :data:`WITHHELD`."""
 
     @property
     def any(self) -> bool:
@@ -160,6 +164,20 @@ def _extent(f: Finding, text: str) -> tuple[int, int]:
     return a, len(text) if f.to_end else b
 
 
+def _dropped(spans: list[tuple[int, int, str]], text: str) -> list[tuple[int, int, str]]:
+    """Content spans shown as nothing: each takes the whitespace after it (before it, at the end of the text)."""
+    out = []
+    for a, b, label in spans:
+        if label == WITHHELD:
+            out.append((a, b, label))
+            continue
+        end = b + len(text[b:]) - len(text[b:].lstrip())
+        if end == len(text):
+            a = len(text[:a].rstrip())
+        out.append((a, end, ""))
+    return out
+
+
 def _intervals(screening: Screening, text: str, role: Role) -> list[tuple[int, int, str]]:
     """Merged withheld spans with their labels, in order."""
     spans = sorted((*_extent(f, text), LABELS[f.kind]) for f in screening.findings if _withholds(f, role))
@@ -185,5 +203,7 @@ def shield(text: str, defences: Defences = DEFAULT_DEFENCES, *, role: Role = "re
     """
     screening = screen(text)
     spans = _intervals(screening, text, role) if defences.withhold else []
+    if not defences.content_labels:
+        spans = _dropped(spans, text)
     return Shielded(original=text, screening=screening, withheld=tuple((a, b) for a, b, _ in spans),
                     labels=tuple(label for _, _, label in spans), defences=defences)
