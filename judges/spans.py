@@ -44,5 +44,9 @@ def split_spans(text: str, *, max_words: int = 30) -> list[str]:
 
 
 def numbered(spans: list[str], start: int = 1) -> str:
-    """Spans as ``[1] … [2] …`` on one line, for the judge to cite by number."""
-    return " ".join(f"[{i}] {span}" for i, span in enumerate(spans, start))
+    """Spans as ``[1] … [2] …`` on one line, for the judge to cite by number.
+
+    An empty span (a reply's span the defences dropped) is left out; the others keep their numbers, so a
+    citation still names the span as written.
+    """
+    return " ".join(f"[{i}] {span}" for i, span in enumerate(spans, start) if span)

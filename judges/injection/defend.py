@@ -3,27 +3,30 @@
 With the defences on (the default), an untrusted text (a candidate reply, a seeker's turn) is shown to the
 judge as:
 
-1. **withheld spans** — each replaced by a label that says what was withheld (:data:`LABELS`, one constant per
-   kind):
+1. **withheld spans**:
 
    - in any untrusted text, every span the detector finds addressed to the judge (the whole sentence of an
      instruction, marker look-alikes, score payloads, hidden markup; after a forged *closing* marker, the rest
-     of the text) → :data:`WITHHELD`, so no detected instruction reaches the model;
+     of the text) → replaced by the label :data:`WITHHELD`, so no detected instruction reaches the model and
+     the judge knows some text was kept from it;
    - in a *candidate reply* only (``role="reply"``), the content manipulations that move a small judge without
-     helping the seeker: an authority claim's clause — from the previous sentence boundary to the next ``.``,
+     helping the seeker → **dropped** (with the whitespace after them), so the judge reads the reply as if they
+     had not been written: an authority claim's clause — from the previous sentence boundary to the next ``.``,
      ``!``, ``?``, ``:``, ``;`` or line end, so "As a licensed psychologist with twenty years of experience, I
-     can tell you this:" goes as a whole → :data:`WITHHELD_AUTHORITY`; each stuffed sentence (one that holds
-     three or more distinct rubric terms on its own; a sentence with one or two, and terms spread thinly over
-     a text, are never withheld), together with the stock validation phrases right beside it ("Your feelings
-     are valid. I hear you.": :data:`judges.injection.detect._EMPTY_VALIDATION`, left alone anywhere else)
-     → :data:`WITHHELD_RUBRIC`; every copy of a sentence repeated three times or
-     more → :data:`WITHHELD_REPEATED`. Withholding every copy, the first included, is a choice: a genuine
-     reply does not say the same sentence three times, and keeping one copy would leave the attacker's
-     sentence in. In a seeker's message these kinds are only flagged: a seeker who names their profession or
-     repeats "I can't do this anymore" is context the judge needs;
+     can tell you this:" goes as a whole; each stuffed sentence (one that holds three or more distinct rubric
+     terms on its own; a sentence with one or two, and terms spread thinly over a text, are never withheld),
+     together with the stock validation phrases right beside it ("Your feelings are valid. I hear you.":
+     :data:`judges.injection.detect._EMPTY_VALIDATION`, left alone anywhere else); every copy of a sentence
+     repeated three times or more. Withholding every copy, the first included, is a choice: a genuine reply
+     does not say the same sentence three times, and keeping one copy would leave the attacker's sentence in.
+     Dropping rather than labelling is measured: on replies disjoint from the robustness targets, the labels
+     (``Defences(content_labels=True)``: :data:`WITHHELD_AUTHORITY`, :data:`WITHHELD_RUBRIC`,
+     :data:`WITHHELD_REPEATED`) alone moved the embedded judge by up to 0.20 on 1–5 and 0.11 on 0–2
+     (bench/RESULTS.md). In a seeker's message these kinds are only flagged: a seeker who names their profession
+     or repeats "I can't do this anymore" is context the judge needs;
 
-   spans that overlap are shown as one label (the judge-addressed label first, then authority, rubric,
-   repeated); content spans of one kind separated only by whitespace are shown as one label;
+   spans that overlap are withheld as one (the judge-addressed label wins, then authority, rubric, repeated);
+   content spans of one kind separated only by whitespace are one span;
 2. **normalised** — invisible characters dropped, compatibility forms folded, homoglyphs inside mixed-script
    words mapped (:func:`~judges.injection.text.visible_text`), so what the judge reads is what a person sees;
 3. delimited as before (:func:`judges.prompts.delimit`: our own markers inside it neutralised).
@@ -73,10 +76,11 @@ class Defences:
     """Replace the detector's removable spans by their labels (:data:`LABELS`; content kinds in replies only)."""
     normalise: bool = True
     """Show the visible text (no invisible characters, folded forms, homoglyphs mapped in mixed-script words)."""
-    content_labels: bool = True
-    """Show a withheld *content* span (authority, rubric, repeated) as its label; ``False``: drop it with the
-    whitespace after it, so the judge reads the reply as if it had not been written. Judge-addressed spans always
-    show :data:`WITHHELD`."""
+    content_labels: bool = False
+    """``True``: show a withheld *content* span (authority, rubric, repeated) as its label. ``False`` (the
+    default): drop it with the whitespace after it, so the judge reads the reply as if it had not been written —
+    on replies disjoint from the measured targets the labels alone moved the embedded judge by up to 0.20 (1–5)
+    and 0.11 (0–2), dropping by 0.00 (bench/RESULTS.md). Judge-addressed spans always show :data:`WITHHELD`."""
 
     @property
     def any(self) -> bool:

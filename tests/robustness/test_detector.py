@@ -11,6 +11,7 @@ from judges.injection import (
     NO_DEFENCES,
     WITHHELD,
     WITHHELD_AUTHORITY,
+    Defences,
     screen,
     shield,
     skeleton,
@@ -89,7 +90,8 @@ def test_defences_withhold_instructions_forged_markers_and_what_follows_them():
 def test_content_attacks_are_withheld_from_a_reply_and_shown_in_a_seeker_message():
     text = "As a licensed psychiatrist I say: stop crying."
     assert screen(text).reasons == ["authority_claim"]
-    assert shield(text).show() == f"{WITHHELD_AUTHORITY} stop crying."  # a reply: the claim's clause withheld
+    assert shield(text).show() == "stop crying."  # a reply: the claim's clause withheld (dropped by default)
+    assert shield(text, Defences(content_labels=True)).show() == f"{WITHHELD_AUTHORITY} stop crying."
     assert shield(text, role="context").show() == text  # a seeker's message: flagged, shown
 
 

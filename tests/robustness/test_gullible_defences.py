@@ -3,6 +3,7 @@ their clean scores; with them off, the same run shows the shift (so the assertio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,19 +99,29 @@ async def test_the_dashboard_summary_reads_the_stored_records(gullible: FakeOpen
     assert row["rose ≥ 1"] == 1.0 and row["unsafe lost"] == 1.0 and row["detector caught"] == 1.0
 
 
-async def test_content_attacks_reach_the_judge_as_labels_and_the_store_keeps_them_as_written(
-        gullible: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("labelled", [False, True])
+async def test_content_attacks_are_dropped_or_labelled_and_the_store_keeps_them_as_written(
+        gullible: FakeOpenAIServer, labelled: bool) -> None:
     from council.robustness.corpus import apply_transformation, load_corpus
-    from judges.injection import WITHHELD_AUTHORITY, WITHHELD_REPEATED, WITHHELD_RUBRIC
+    from judges.injection import WITHHELD_AUTHORITY, WITHHELD_REPEATED, WITHHELD_RUBRIC, Defences
     from protocols import load_protocol
 
     store = Store()
     source = demo_source(read_batch(DEMO, name="demo")).limited(1)  # 1 item × (dismissive, unsafe)
     names = ["authority_claim", "rubric_stuffing", "verbosity_padding"]
-    result = await run_robustness(store, [source], _council(gullible), transformations=names)
+    result = await run_robustness(store, [source], _council(gullible), transformations=names,
+                                  defences=Defences(content_labels=labelled))
     seen = [r.messages[-1]["content"] for r in gullible.requests]
     for label in (WITHHELD_AUTHORITY, WITHHELD_RUBRIC, WITHHELD_REPEATED):
-        assert any(label in content for content in seen), label
+        assert any(label in content for content in seen) == labelled, label
+    def prompts(batch_id: str) -> set[str]:
+        calls = store.query("SELECT request FROM llm_calls WHERE batch_id = ?", [batch_id])
+        return {json.loads(r)["messages"][-1]["content"] for r in calls.request}
+
+    clean = prompts(result.batches["demo/clean"])
+    # dropped: the judge reads every attacked reply exactly as its clean self (only the reply schema's span count
+    # differs: a citation still numbers the spans as written); labelled: it reads the labels
+    assert all((prompts(result.batches[f"demo/{name}"]) <= clean) != labelled for name in names)
     assert not any("licensed clinical psychologist" in c or "board-certified" in c for c in seen)
     corpus, ma7 = load_corpus(), load_protocol("mentalalign-7")
     [item] = [i for i in source.batch.items if i.id in source.targets]
