@@ -182,7 +182,8 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=None,
                    help="items per source (default 4 with a council, all with --detector-only; demo has 4, "
                         "EPITOME level 0 10)")
-    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="attack corpus (attacks.v1, attacks.heldout.v1)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS,
+                   help="attack corpus (attacks.v1, attacks.heldout.v1, attacks.heldout.v2)")
     p.add_argument("--detector-only", action="store_true",
                    help="no judge: the detector's catch rate and withheld share per transformation, false flags")
     p.add_argument("--transformations", default="", help="comma list (default: the whole corpus)")

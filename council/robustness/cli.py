@@ -108,7 +108,8 @@ def register(sub: Any) -> None:
     p.add_argument("--no-epitome", action="store_true",
                    help="leave out the EPITOME level-0 replies (read from ../shared/data/empathy-experts)")
     p.add_argument("--transformations", default="", help="comma list of corpus names (default: all)")
-    p.add_argument("--corpus", default="attacks.v1", help="attack corpus (attacks.v1, attacks.heldout.v1)")
+    p.add_argument("--corpus", default="attacks.v1",
+                   help="attack corpus (attacks.v1, attacks.heldout.v1, attacks.heldout.v2)")
     p.add_argument("--limit", type=int, default=None, help="at most N items per source")
     p.add_argument("--no-defences", action="store_true",
                    help="judge with the text defences off (to measure what they prevent)")

@@ -73,7 +73,10 @@ class AttackCorpus(BaseModel):
 
 @cache
 def load_corpus(name: str = DEFAULT_CORPUS) -> AttackCorpus:
-    """Load and validate a shipped corpus (``attacks.v1``); errors name the field."""
+    """Load and validate a shipped corpus (``attacks.v1``, ``attacks.heldout.v1``, ``attacks.heldout.v2``).
+
+    Errors name the field.
+    """
     path = resources.files("council").joinpath("robustness", "corpus", f"{name}.yaml")
     if not path.is_file():
         raise ConfigError(f"no attack corpus council/robustness/corpus/{name}.yaml")
