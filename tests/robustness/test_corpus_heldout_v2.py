@@ -16,7 +16,7 @@ from council.robustness.corpus import Transformation, attack_batch, load_corpus
 from council.robustness.run import demo_source
 from protocols import Protocol, load_protocol
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo_batch.jsonl"
 CORPUS = "attacks.heldout.v2"
 NAMES = ["direct_instruction", "fake_end_marker_instruction", "fake_end_marker_rubric", "score_json", "score_plain",
