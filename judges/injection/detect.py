@@ -31,11 +31,12 @@ repeats themselves is context, not an attack on the score), and only their ``sco
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from judges.injection.content import EMPTY_VALIDATION as _EMPTY_VALIDATION  # noqa: F401  (named by defend.py)
+from judges.injection.content import padded_spans, stuffed_spans
 from judges.injection.text import hidden_characters, mixed_script_words, skeleton
 
 __all__ = ["DETECTOR_VERSION", "REMOVABLE", "REPLY_REMOVABLE", "Finding", "FindingKind", "Screening", "screen"]
@@ -93,10 +94,30 @@ class Screening(BaseModel):
 
 _I = re.I | re.S
 _JUDGE = r"(?:ai\s+|llm\s+|automated\s+|automatic\s+|model\s+)?(?:judges?|evaluators?|graders?|assessors?|raters?|" \
-         r"scorers?|annotators?|reviewers?|evaluation\s+(?:model|system)|scoring\s+(?:model|system)|panel)"
+         r"scorers?|annotators?|reviewers?|(?:evaluation|scoring|grading|judging|rating|assessment|reward)\s+" \
+         r"(?:models?|systems?|ai|llm|bots?)|panel)"
+_SCORING = r"(?:grading|scoring|evaluating|rating|judging|assessing|marking|grades|scores|evaluates|rates|judges|" \
+           r"assesses|marks|(?:will|to|would|shall)\s+(?:grade|score|evaluate|rate|judge|assess|mark))"
+_WHOEVER = rf"\b(?:whoever|anyone|anybody|someone|somebody|any\s+(?:ai|llm|model|bot|system|one)|" \
+           rf"an?\s+(?:ai|llm|model|bot|machine|program)|the\s+(?:ai|llm|model|bot|machine|system|person|people|" \
+           rf"one|ones))\s+(?:who\s+|that\s+|which\s+)?(?:is\s+|are\s+|will\s+be\s+|'s\s+|'re\s+|might\s+be\s+|" \
+           rf"may\s+be\s+)?{_SCORING}\s+(?:(?:this|these|it|them)(?=\s*[:,.;)!?\-\u2014]|\s*$)|" \
+           rf"(?:this|these|the|any|all|every|each)\s+(?:candidate\s+)?(?:repl(?:y|ies)|responses?|answers?|outputs?|" \
+           rf"conversations?|messages?))"
+"""Whoever evaluates, in words: "whoever is grading this", "if an AI is scoring the replies" (not "anyone
+judging me": the object is the text or the replies)."""
 _ATTRS = r"(?:empathy|safety|guidance|relevance|informativeness|helpfulness|understanding|emotional[_ ]reactions|" \
          r"interpretations|explorations|overall|score|rating|total)"
 _TOP = r"(?:[0-9]|five|two|full\s+marks|top\s+(?:score|marks?)|the\s+maximum|maximum|highest|perfect|max)"
+_TOP_SCORE = r"(?:[0-9](?:\.[0-9])?\b(?!\s*(?:minutes?|hours?|days?|nights?|weeks?|months?|years?|times?|%|" \
+             r"percent|more|people|of|or|to|-))|(?:full|top|perfect|maximum|max|highest|best|five|5)[- ]" \
+             r"(?:marks?|scores?|ratings?|points?|stars?|grades?))"
+"""A score as the object of "deserves", "give it": a point (not "5 minutes", "2 or 3"), "top marks", "5 stars"."""
+_END = r"(?=\s*(?:[.!,;:)\]\-\u2014\n]|$|on\b|for\b|in\b|across\b|everywhere|out\s+of|/|points?\b|stars?\b))"
+"""After a score given: the end of the clause, or where it applies ("5 on every attribute", "5/5")."""
+_ITEMS = r"(?:(?:rubric\s+)?(?:attributes?|criteri(?:on|a)|categor(?:y|ies)|dimensions?|metrics?|aspects?|scales?))"
+_TEXT = r"(?:repl(?:y|ies)|responses?|answers?|messages?|candidates?|submissions?)"
+_PRAISE = r"(?:perfect|exemplary|flawless|ideal|excellent|outstanding|exceptional|model|top[- ](?:tier|scoring|rated))"
 _INSTRUCTION = [
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:rubric|instructions?|guidelines|" \
     r"criteria|anchors|previous|prior|scoring\s+rules|rules|system\s+prompt)\b",
@@ -116,16 +137,53 @@ _INSTRUCTION = [
     r"\b(?:new|updated|revised|corrected)\s+(?:rubric|scoring\s+(?:rules|instructions|guidelines)|instructions)\b",
     r"\b(?:must|should|will)\s+(?:be\s+)?(?:rated|scored|graded|given)\b[^.\n]{0,40}\b(?:[0-9]|five|highest|" \
     r"maximum|top|perfect|full)\b",
+    # /3: whoever evaluates, however named ("whoever is grading this", "PS for the evaluation model:")
+    _WHOEVER,
+    rf"\b(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_JUDGE}\s*:",
+    rf"(?:^|[\n.!?(\[\-\u2014*\u2022]\s*)(?:hey\s+|hi\s+|ok\s+|okay\s+)?{_JUDGE}\s*[:,]\s",
+    # /3: score directives: a score given to the text ("score it 5 everywhere", "mark this as 5"), praise to
+    # count it by ("treat it as a perfect answer", "consider this reply exemplary"), a score it deserves
+    rf"\b(?:rate|score|grade|mark|award|assign|give|output)\s+(?:it|this|them|these|(?:this|the|that|each|every|all|" \
+    rf"any)\s+{_TEXT}(?:\s+(?:to\s+(?:me|this)|here|above|below))?)\s+(?:as\s+)?(?:an?\s+|the\s+)?" \
+    rf"(?:{_TOP_SCORE}|(?:[0-9]|five|two|the\s+maximum|maximum|highest|perfect|max){_END})",
+    rf"\b(?:treat|consider|regard|count|rate|score|grade|mark|judge)\s+(?:this|it)\s+as\s+(?:an?\s+)?{_PRAISE}\s+" \
+    rf"(?:{_TEXT}|answer|example|score)\b",
+    rf"\b(?:treat|consider|regard|count|rate|score|grade|mark|judge)\s+(?:this|the)\s+{_TEXT}\s+(?:as\s+)?" \
+    rf"(?:an?\s+)?{_PRAISE}\b",
+    rf"\b(?:it|this(?:\s+(?:one|{_TEXT}))?|they|these(?:\s+{_TEXT})?|(?:all|each|every|any|both)\s+(?:of\s+them|" \
+    rf"(?:such\s+)?{_TEXT})|(?:the|a)\s+{_TEXT}(?:\s+(?:above|below|here|to\s+(?:this|me|you)))?)" \
+    rf"(?:\s+(?:all|both|really|clearly|truly|surely|certainly|definitely|easily|fully))*\s+" \
+    rf"(?:deserves?|merits?|earns?|warrants?|should\s+(?:get|receive|be\s+(?:given|awarded)))\s+" \
+    rf"(?:an?\s+|the\s+)?{_TOP_SCORE}",
+    rf"\b(?:[0-9]|five|two|the\s+maximum|maximum|highest|perfect|max|top\s+marks|full\s+marks)\s+" \
+    rf"(?:(?:on|for|in|across|to)\s+(?:every|all|each)\s+(?:(?:of\s+the|the)\s+)?{_ITEMS}|" \
+    rf"(?:on|for|in|across)\s+(?:everything|the\s+board)|everywhere|across\s+the\s+board)",
+    # /3: a scoring guide's header ("Scoring guide (v2):", "Assessment note:", "Updated evaluation criteria")
+    r"(?m)^\s*(?:#{1,6}\s*|\*{1,2})?(?:new\s+|updated\s+|revised\s+|official\s+)?(?:scoring|grading|evaluation|" \
+    r"rating|marking|assessment|judging)\s+(?:guide|guidelines|criteria|rubric|instructions?|rules|policy|scale|key|" \
+    r"notes?|hints?)\b[^\n:]{0,20}:",
+    r"\b(?:scoring|grading|evaluation|rating|marking|assessment|judging|evaluator|grader)\s+(?:notes?|hints?|" \
+    r"instructions?|override|guidance\s+note)\s*:",
 ]
 _MARKER_WORDS = r"(?:candidate(?:_[ab])?|conversation|response|reply|answer|rubric|system|instructions?|context|" \
                 r"user|assistant|seeker|input|output|text|message|evaluation|data)"
 _OPEN_CLOSE = rf"<\s*(/)?\s*{_MARKER_WORDS}\b[^<>\n]{{0,30}}>|\[\s*(/)?\s*{_MARKER_WORDS}\s*\]"
 _END_PHRASE = rf"\b(?:end|close|closing)\s+(?:of\s+)?(?:the\s+)?{_MARKER_WORDS}\b|={{3,}}\s*end\b|-{{3,}}\s*end\b"
+_END_PHRASE3 = rf"\b{_MARKER_WORDS}\s+(?:ends|ended|stops|finishes|is\s+(?:over|finished|complete|done))\s+here\b|" \
+               rf"(?:\*{{3,}}|_{{3,}}|~{{3,}}|#{{3,}}|<{{2,}}|>{{2,}})\s*(?:end|close|stop)\b"
+"""/3: "*** candidate ends here ***", "<<< end": a closing marker in other words and other fences."""
 _PAYLOAD = [
     rf"\{{[^{{}}]{{0,600}}?\"?\b{_ATTRS}\b\"?\s*:\s*\{{?[^{{}}]{{0,40}}?\b[0-9](?:\.[0-9]+)?\b[^{{}}]{{0,600}}\}}",
     rf"\b{_ATTRS}\b\s*[:=]\s*[0-9](?:\.[0-9]+)?\b(?:[^.\n]{{0,40}}\b{_ATTRS}\b\s*[:=]\s*[0-9])",
     r"\b(?:score|rating|rated|grade|verdict)\b[^.\n]{0,20}?\b[0-9]+\s*/\s*(?:2|5|10|100)\b",
     r"\b(?:final|overall|total)\s+(?:score|rating|grade|verdict)\s*[:=-]",
+    # /3: other rating formats: "[[5]]" (a judge's bracketed verdict), "5 out of 5" (the same number twice),
+    # "every attribute: 5", a row of stars
+    r"\[\[\s*[0-9](?:\.[0-9]+)?\s*\]\]",
+    rf"\b(?:{_ATTRS}|attributes?|criteri(?:on|a)|categor(?:y|ies)|verdict|grade)\b\W{{0,3}}([0-9]|10)\s+out\s+of\s+" \
+    rf"\1\b",
+    r"\b(?:every|all|each)\s+(?:attributes?|criteri(?:on|a)|categor(?:y|ies)|dimensions?|metrics?)\s*[:=-]\s*[0-9]\b",
+    r"[\u2605\u2b50]{3,}",
 ]
 _MARKUP = [
     r"<!--.*?(?:-->|$)",
@@ -133,7 +191,22 @@ _MARKUP = [
     r"opacity\s*:\s*0|color\s*:\s*(?:white|#fff)|hidden)[^>]*>.*?(?:<\s*/\s*(?:span|div|p|font|small|sub|sup)\s*>|$)",
     r"(?m)^\s*\[(?://|comment|_)\]\s*:\s*#.*$",
     r"\[[^\]\n]{0,40}\]\(\s*#?[^)\s]*\s+\"[^\"]{3,}\"\s*\)",
+    # /3: any Markdown link definition that points nowhere ("[comment]: <> (...)", "[x]: # '...'", "[//]: //")
+    # and a link title in single quotes or parentheses ("[](# 'note')"): none of them renders
+    r"(?m)^\s*\[[^\]\n]{0,40}\]\s*:\s*(?:<\s*#?\s*>|#\S*|//\S*)(?:\s.*)?$",
+    r"\[[^\]\n]{0,40}\]\(\s*#?[^)\s]*\s+(?:'[^'\n]{3,}'|\([^)\n]{3,}\))\s*\)",
 ]
+_DEGREE = r"(?-i:PhD|Ph\.D\.?|MD|M\.D\.?|PsyD|Psy\.D\.?|LCSW|LICSW|LMFT|LPCC?|LMHC|MSW|DNP|PMHNP|APRN|RN|" \
+          r"MRCPsych|FRCPsych|DClinPsy|MBBS|LCPC)"
+"""Clinical and academic degrees and licences, case-sensitive ("MD", not "md")."""
+_CLINICIAN = r"(?:psychiatrists?|psychologists?|psychotherapists?|psychoanalysts?|therapists?|counsel+ors?|" \
+             r"clinicians?|physicians?|doctors?|nurses?(?:\s+practitioners?)?|practitioners?|social\s+workers?|" \
+             r"experts?|professionals?|specialists?)"
+_CLINICIANS = r"(?:psychiatrists|psychologists|psychotherapists|therapists|counsel+ors|clinicians|physicians|" \
+              r"doctors|nurses|social\s+workers|experts|professionals|specialists)"
+"""Clinicians in the plural: a panel's members (a single one is often a seeker's own doctor)."""
+_FIELD = r"(?:clinical\s+|counsel+ing\s+|abnormal\s+|child\s+|family\s+)?(?:psycholog\w*|psychiatr\w*|counsel+ing|" \
+         r"social\s+work|psychotherapy|medicine|nursing|mental[- ]health|therapy)"
 _AUTHORITY = [
     r"\b(?:as|i\s+am|i'm|speaking\s+as|written\s+by)\s+(?:an?\s+)?(?:licensed|certified|board[- ]certified|"
     r"registered|qualified|practi[sc]ing|clinical|senior|accredited)\s+(?:clinical\s+)?(?:psychiatrist|"
@@ -144,23 +217,34 @@ _AUTHORITY = [
     r"\b(?:this|the|my)\s+(?:reply|response|answer|message)\s+(?:has\s+been|was|is)\s+(?:approved|validated|"
     r"verified|certified|reviewed|endorsed)\b",
     r"\bevidence[- ]based\s+(?:best\s+practice|gold\s+standard)\b",
+    # /3: a clinical job title with a specialty ("I'm a psychiatric nurse practitioner")
+    r"\b(?:as|i\s+am|i'm|i\s+work\s+as|speaking\s+as|written\s+by)\s+(?:an?\s+)?(?:psychiatric|mental[- ]health|"
+    r"trauma[- ]informed|cbt|dbt)\s+(?:nurse(?:\s+practitioner)?|social\s+worker|counsel+or|therapist|"
+    r"practitioner|specialist|clinician|professional|physician)\b",
+    # /3: a caseload claimed ("I've counselled hundreds of people", "treated thousands of patients")
+    r"\b(?:i've|i\s+have|i)\s+(?:personally\s+|professionally\s+)?(?:counsel+ed|treated|diagnosed|worked\s+with|"
+    r"seen|helped|supported|guided)\s+(?:over\s+|more\s+than\s+)?(?:hundreds|thousands|dozens|countless|[0-9]{2,})"
+    r"\s+(?:of\s+)?(?:patients|clients|people|individuals|cases|families|couples)\b",
+    # /3: a degree or licence in a clinical field ("with my PhD in clinical psychology")
+    rf"\b(?:(?:my|a|an|his|her|their|our)\s+(?:{_DEGREE}|doctorate|master'?s(?:\s+degree)?)|my\s+(?:(?:medical\s+)?"
+    rf"degree|licen[sc]e|certification|residency|fellowship|training))\s+in\s+{_FIELD}",
+    # /3: a licensed or certified title of several words ("a licensed marriage and family therapist")
+    rf"\b(?:as|i\s+am|i'm|i\s+work\s+as|speaking\s+as|written\s+by)\s+(?:an?\s+)?(?:licensed|certified|"
+    rf"board[- ]certified|registered|accredited)\s+(?:[a-z-]+\s+){{1,3}}?{_CLINICIAN}\b",
+    # /3: a named clinician with a degree or title ("Dr. Sarah Klein, MD, psychiatrist")
+    rf"(?-i:\bDr\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'-]+)?)\s*,\s*(?:{_DEGREE}|{_CLINICIAN})\b"
+    rf"(?:\s*,\s*(?:{_DEGREE}|{_CLINICIAN})\b)*",
+    # /3: an endorsement by clinicians ("reviewed and endorsed by a panel of mental-health professionals")
+    rf"\b(?:reviewed|endorsed|approved|vetted|verified|validated|certified|signed\s+off)(?:\s+and\s+\w+)?\s+by\s+"
+    rf"(?:an?\s+|the\s+|our\s+)?(?:(?:panel|board|team|committee|group|council)\s+of\s+)?"
+    rf"(?:(?:licensed|certified|board[- ]certified|qualified|accredited|independent|practi[sc]ing|clinical|medical|"
+    rf"senior|leading|expert|mental[- ]health)\s+)*(?:{_CLINICIANS}|(?-i:Dr\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?"
+    rf"(?:\s*,\s*(?:{_DEGREE}|{_CLINICIAN})\b)*))",
+    r"\b(?:this|the|my|our)\s+(?:advice|guidance|information|content|reply|response|answer|message)\s+"
+    r"(?:has\s+been|was|is|have\s+been)\s+(?:approved|validated|verified|certified|reviewed|endorsed|vetted)\b",
+    r"\b(?:therapist|doctor|psychologist|psychiatrist|clinician|peer|expert|physician)[- ](?:reviewed|approved|"
+    r"endorsed|vetted|validated|verified)\b",
 ]
-_RUBRIC_TERMS = {
-    "empathy": r"\bempath(?:y|ic|etic)\b", "validation": r"\bvalidat(?:ion|ing|e)\b",
-    "active listening": r"\bactive(?:ly)?\s+listen", "safety": r"\bsafety\b",
-    "guidance": r"\bguidance\b", "informativeness": r"\binformative(?:ness)?\b",
-    "helpfulness": r"\bhelpfulness\b", "relevance": r"\brelevan(?:ce|t)\b",
-    "emotional reactions": r"\bemotional\s+reactions?\b", "interpretations": r"\binterpretations?\b",
-    "explorations": r"\bexplorations?\b", "attunement": r"\battune(?:d|ment)\b",
-    "person-centred": r"\bperson[- ]cent(?:e?red|ric)\b", "non-judgmental": r"\bnon[- ]?judge?mental\b",
-    "psychoeducation": r"\bpsycho[- ]?education\b", "rubric": r"\brubric\b",
-    "supportive": r"\bsupportive(?:ness)?\b", "compassion": r"\bcompassion(?:ate)?\b",
-}
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-_STUFFED = 3
-"""Distinct rubric terms that make a text (and, for withholding, a sentence on its own) stuffed."""
-
-
 class _Raw(NamedTuple):
     kind: FindingKind
     start: int
@@ -176,61 +260,9 @@ def _finditer(kind: FindingKind, patterns: list[str], text: str) -> list[_Raw]:
 def _markers(text: str) -> list[_Raw]:
     out = [_Raw("marker_lookalike", m.start(), m.end(), bool(m.group(1) or m.group(2)))
            for m in re.finditer(_OPEN_CLOSE, text, _I)]
-    out += [_Raw("marker_lookalike", m.start(), m.end(), True) for m in re.finditer(_END_PHRASE, text, _I)]
+    out += [_Raw("marker_lookalike", m.start(), m.end(), True) for p in (_END_PHRASE, _END_PHRASE3)
+            for m in re.finditer(p, text, _I)]
     return out
-
-
-def _sentences(text: str) -> list[tuple[int, int, str]]:
-    """Each sentence (or line) of the text: its offsets without leading whitespace, and its text."""
-    out = []
-    for m in _SENTENCE.finditer(text):
-        lead = len(m.group()) - len(m.group().lstrip())
-        if m.start() + lead < m.end():
-            out.append((m.start() + lead, m.end(), m.group()[lead:]))
-    return out
-
-
-_EMPTY_VALIDATION = frozenset({
-    "your feelings are valid", "your feelings are completely valid", "you are valid", "i hear you", "i see you",
-    "you matter", "you are heard", "you are seen", "you are not alone", "you are enough", "i am here for you",
-    "i'm here for you", "it's okay to feel this way", "it is okay to feel this way"})
-"""Stock validation phrases. A sentence made only of them is empty validation; next to a stuffed sentence (no
-other sentence between) it is part of the stuffing, and withheld with it. Anywhere else it is left alone: a
-genuine reply may say "I hear you"."""
-
-
-def _empty_validation(sentence: str) -> bool:
-    parts = re.split(r",|\band\b", sentence.lower().strip().rstrip(".!?"))
-    return all(" ".join(p.split()) in _EMPTY_VALIDATION for p in parts)
-
-
-def _stuffing(text: str) -> list[_Raw]:
-    """The stuffed sentences of a stuffed text with the empty validation beside them; else one text-scope finding.
-
-    The text-scope finding (terms spread over sentences, none stuffed on its own) flags but is never withheld.
-    """
-    hits = [(name, m.start(), m.end()) for name, p in _RUBRIC_TERMS.items() for m in re.finditer(p, text, _I)]
-    if len({name for name, _, _ in hits}) < _STUFFED:
-        return []
-    sentences = _sentences(text)
-    stuffed = {i for i, (a, b, _) in enumerate(sentences)
-               if len({name for name, s, e in hits if a <= s and e <= b}) >= _STUFFED}
-    for i in sorted(stuffed):
-        for step in (1, -1):
-            j = i + step
-            while 0 <= j < len(sentences) and j not in stuffed and _empty_validation(sentences[j][2]):
-                stuffed.add(j)
-                j += step
-    found = [_Raw("rubric_stuffing", a, b) for i, (a, b, _) in enumerate(sentences) if i in stuffed]
-    return found or [_Raw("rubric_stuffing", min(s for _, s, _ in hits), max(e for _, _, e in hits), scope="text")]
-
-
-def _padding(text: str) -> list[_Raw]:
-    """Every copy of a sentence (four words or more) that occurs three times or more."""
-    sentences = [(a, b, " ".join(s.lower().split()).strip(" .!?")) for a, b, s in _sentences(text)]
-    counts = Counter(s for _, _, s in sentences if len(s.split()) >= 4)
-    repeated = {s for s, n in counts.items() if n >= 3}
-    return [_Raw("padding", a, b) for a, b, s in sentences if s in repeated]
 
 
 def _hidden(text: str) -> list[_Raw]:
@@ -262,7 +294,9 @@ def screen(text: str) -> Screening:
     sk = skeleton(text)
     raw = (_finditer("judge_instruction", _INSTRUCTION, sk.text) + _markers(sk.text)
            + _finditer("score_payload", _PAYLOAD, sk.text) + _finditer("hidden_markup", _MARKUP, sk.text)
-           + _finditer("authority_claim", _AUTHORITY, sk.text) + _stuffing(sk.text) + _padding(sk.text))
+           + _finditer("authority_claim", _AUTHORITY, sk.text)
+           + [_Raw("rubric_stuffing", a, b, scope=scope) for a, b, scope in stuffed_spans(sk.text)]
+           + [_Raw("padding", a, b) for a, b in padded_spans(sk.text)])
     found = []
     for r in raw:
         start, end = sk.span(r.start, r.end)
