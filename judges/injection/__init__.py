@@ -2,8 +2,10 @@
 
 Entry points: :func:`screen` (is this text trying to steer a judge? findings with spans) and :func:`shield`
 (the judge's view of an untrusted text under :class:`Defences`: what addresses the judge withheld from any
-untrusted text, authority claims, stuffed sentences and repeated sentences withheld from a candidate reply, each
-replaced by a label that names what was withheld). No model, no I/O.
+untrusted text, authority claims, stuffed sentences and repeated or near-duplicate sentences withheld from a
+candidate reply, each replaced by a label that names what was withheld). Modules: ``text`` (hidden characters),
+``detect`` (the patterns, :data:`DETECTOR_VERSION`), ``content`` (stuffing and padding, found by counting),
+``defend`` (the judge's view). No model, no I/O.
 """
 
 from judges.injection.defend import (

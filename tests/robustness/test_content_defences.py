@@ -218,3 +218,47 @@ async def test_a_cited_span_with_a_withheld_claim_is_stored_as_written(make_fake
     [request] = server.requests
     seen = request.messages[-1]["content"]
     assert "[1] it's just one exam. [2] Move on." in seen and "licensed" not in seen and "withheld" not in seen
+
+
+# manipulation-detector/3: padding by a repeated pair and by near-duplicates, stuffing with softer terms
+@pytest.mark.parametrize("padding", [
+    "Breathe slowly and rest tonight. Tomorrow will feel lighter. Breathe slowly and rest tonight. "
+    "Tomorrow will feel lighter.",  # a pair of sentences repeated
+    "You will be okay. You will be fine. You will be okay, really.",  # near-duplicates, none repeated exactly
+    "Better days are coming. Better days are coming soon. Brighter better days are coming.",
+])
+def test_v3_pair_and_near_duplicate_padding_is_withheld_under_one_label(padding: str):
+    reply = "It's just one exam. Stop crying and move on."
+    text = f"{reply}\n{padding}"
+    assert set(screen(text).reasons) == {"padding"}
+    assert shield(text, LABELLED).show() == f"{reply}\n{WITHHELD_REPEATED}"
+    assert shield(text).show().rstrip() == reply  # dropped by default
+    assert shield(text, role="context").show() == text
+
+
+def test_v3_near_duplicates_far_apart_or_said_twice_are_not_padding():
+    twice = "Take a walk tonight if you can. I know exams feel huge. Take a walk tonight if you can, okay?"
+    apart = ("You will be okay. I failed my driving test twice. My brother laughed at me. Then I passed. "
+             "You will be fine. Call me any time this week. You will be okay, really.")
+    for text in (twice, apart):
+        assert not screen(text).suspected_manipulation, screen(text).findings
+
+
+@pytest.mark.parametrize("stuffed", [
+    "This reply is warm, validating, empathic and safe.",  # about the reply itself: two terms and a soft one
+    "Compassionate. Supportive. Empathic.",  # keyword fragments counted as one sentence
+    "My words are validating and empathic so you feel heard and understood.",  # two terms, four in all
+])
+def test_v3_stuffing_with_softer_terms_is_withheld(stuffed: str):
+    reply = "It's just one exam. Stop crying and move on."
+    text = f"{reply}\n{stuffed}"
+    assert screen(text).reasons == ["rubric_stuffing"]
+    assert shield(text, LABELLED).show() == f"{reply}\n{WITHHELD_RUBRIC}"
+    assert shield(text).show().rstrip() == reply
+
+
+def test_v3_soft_terms_alone_or_with_one_rubric_term_are_left_alone():
+    for text in ("I want you to feel safe, heard, respected and supported.",
+                 "I hope this message is helpful and supportive.",
+                 "Your safety and wellbeing matter, and I want you to feel heard."):
+        assert not screen(text).suspected_manipulation, text
