@@ -9,7 +9,7 @@ clean target replies and the clean seekers' turns — and prints how many views 
 subprocess) and the working tree, per transformation, with each changed view (old → new) and the finding kinds
 that differ. No judge, no LLM, seconds.
 
-    .venv/bin/python bench/compare_detector_views.py [--base main] [--corpus attacks.v1] [--show 20]
+    .venv/bin/python bench/compare_detector_views.py [--base main] [--corpus attacks.v1] [--selection] [--show 20]
 """
 
 from __future__ import annotations
@@ -29,21 +29,25 @@ SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data")
 DEMO = ROOT / "examples" / "demo_batch.jsonl"
 
 
-def views(corpus_name: str, shared: Path) -> list[dict]:
+def views(corpus_name: str, shared: Path, selection: bool = False) -> list[dict]:
     """The defended view and finding kinds of every text a robustness run on ``corpus_name`` shows a judge.
 
     Imports from ``sys.path`` as it is, so the same code dumps the views of whichever detector is importable.
+    ``selection``: the robustness selection set's replies instead of the measured targets.
     """
     from council.batchfile import read_batch
     from council.robustness.corpus import apply_transformation, load_corpus
     from council.robustness.detection import target_texts
-    from council.robustness.run import demo_source, epitome_source
+    from council.robustness.run import demo_source, epitome_source, selection_sources
     from judges.injection import shield
     from protocols import load_protocol
 
-    sources = [demo_source(read_batch(DEMO, name="demo"))]
-    epitome = epitome_source(shared / "empathy-experts")
-    sources += [epitome] if epitome is not None else []
+    if selection:
+        sources = selection_sources(read_batch(DEMO, name="demo"), shared / "empathy-experts")
+    else:
+        sources = [demo_source(read_batch(DEMO, name="demo"))]
+        epitome = epitome_source(shared / "empathy-experts")
+        sources += [epitome] if epitome is not None else []
     rows = []
 
     def add(transformation: str, template: int, source: str, role: str, text: str) -> None:
@@ -70,7 +74,7 @@ def views(corpus_name: str, shared: Path) -> list[dict]:
     return rows
 
 
-def base_views(base: str, corpus_name: str) -> list[dict]:
+def base_views(base: str, corpus_name: str, selection: bool) -> list[dict]:
     """The views under the detector at git revision ``base`` (exported and run in a subprocess)."""
     with tempfile.TemporaryDirectory(prefix="detector-base-") as tmp:
         archive = Path(tmp) / "base.tar"
@@ -80,7 +84,7 @@ def base_views(base: str, corpus_name: str) -> list[dict]:
         out = Path(tmp) / "views.json"
         env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "tree")}
         subprocess.run([sys.executable, __file__, "--dump", str(out), "--corpus", corpus_name, "--shared",
-                        str(SHARED)], check=True, env=env, cwd=tmp)
+                        str(SHARED), *(["--selection"] if selection else [])], check=True, env=env, cwd=tmp)
         return json.loads(out.read_text())
 
 
@@ -88,15 +92,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--base", default="main", help="git revision of the old detector (default main)")
     p.add_argument("--corpus", default="attacks.v1")
+    p.add_argument("--selection", action="store_true", help="the selection set's replies instead of the targets")
     p.add_argument("--show", type=int, default=20, help="changed views printed in full (default 20)")
     p.add_argument("--dump", default=None, help=argparse.SUPPRESS)
     p.add_argument("--shared", default=str(SHARED), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.dump:  # the subprocess: whatever detector PYTHONPATH names
-        Path(args.dump).write_text(json.dumps(views(args.corpus, Path(args.shared))))
+        Path(args.dump).write_text(json.dumps(views(args.corpus, Path(args.shared), args.selection)))
         return 0
     sys.path.insert(0, str(ROOT))
-    old, new = base_views(args.base, args.corpus), views(args.corpus, SHARED)
+    old, new = base_views(args.base, args.corpus, args.selection), views(args.corpus, SHARED, args.selection)
     if [(r["transformation"], r["template"], r["text"]) for r in old] != [
             (r["transformation"], r["template"], r["text"]) for r in new]:
         print("the attacked texts differ between the two trees (corpus or sources changed); compare by hand")
