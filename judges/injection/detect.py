@@ -267,6 +267,8 @@ _AUTHORITY = [
     r"\b(?:therapist|doctor|psychologist|psychiatrist|clinician|peer|expert|physician)[- ](?:reviewed|approved|"
     r"endorsed|vetted|validated|verified)\b",
 ]
+
+
 class _Raw(NamedTuple):
     kind: FindingKind
     start: int
