@@ -180,7 +180,7 @@ async def run_robustness(store: Store, sources: list[Source], council: CouncilSp
     attacks = load_corpus(corpus)
     chosen = [attacks.get(n) for n in transformations] if transformations else list(attacks.transformations)
     run = executor or LocalExecutor(store, defences=defences)
-    arm = ("defended" if defences.content_labels else "defended-unlabelled") if defences.any else "undefended"
+    arm = ("defended-labelled" if defences.content_labels else "defended") if defences.any else "undefended"
     records: list[AgreementRecord] = []
     batches: dict[str, str] = {}
 
