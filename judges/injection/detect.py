@@ -59,7 +59,9 @@ DETECTOR_VERSION = "manipulation-detector/3"
 them (2: same patterns and thresholds as 1; stuffing reported per stuffed sentence, padding per copy. 3: the
 families of the held-out misses — addressees and score directives, rating formats, credentials and
 endorsements, Markdown comments, pair and near-duplicate padding, stuffing with softer terms; no pattern of /2
-removed or narrowed, and the judge's view of every attacks.v1 text unchanged: bench/compare_detector_views.py)."""
+removed or narrowed; one /2 pattern ("Evaluator: …" after a sentence) no longer starts at the previous sentence's
+full stop, which withheld that sentence of the reply too — the only attacks.v1 views that change, 36 of 562:
+bench/compare_detector_views.py)."""
 
 FindingKind = Literal["judge_instruction", "marker_lookalike", "score_payload", "hidden_characters",
                       "hidden_markup", "authority_claim", "rubric_stuffing", "padding"]
@@ -109,10 +111,6 @@ class Screening(BaseModel):
 
 
 _I = re.I | re.S
-_JUDGE_V2 = r"(?:ai\s+|llm\s+|automated\s+|automatic\s+|model\s+)?(?:judges?|evaluators?|graders?|assessors?|" \
-            r"raters?|scorers?|annotators?|reviewers?|evaluation\s+(?:model|system)|scoring\s+(?:model|system)|panel)"
-"""The evaluator's names of /2, kept for the one pattern whose match starts at the previous sentence's end (a
-wider set there would withhold more of a reply's own text; changing it would change /2's views)."""
 _JUDGE = r"(?:ai\s+|llm\s+|automated\s+|automatic\s+|model\s+)?(?:judges?|evaluators?|graders?|assessors?|raters?|" \
          r"scorers?|annotators?|reviewers?|(?:evaluation|scoring|grading|judging|rating|assessment|reward)\s+" \
          r"(?:models?|systems?|ai|llm|bots?)|panel)"
@@ -148,7 +146,8 @@ _INSTRUCTION = [
     rf"(?:on|for|in|across)\s+(?:every|all|each)\b",
     rf"\b(?:dear|to|note\s+(?:to|for)|attention|message\s+(?:to|for)|instructions?\s+(?:to|for)|hey|hello)\s+" \
     rf"(?:the\s+|any\s+|all\s+)?{_JUDGE}\b",
-    rf"(?:^|[\n.!?]\s*)(?:dear\s+)?{_JUDGE_V2}\s*[:,]\s",  # kept as in /2 (its match starts at the "." before)
+    # /3: the match begins at the addressee (/2 began at the "." before it, so the sentence before was withheld)
+    rf"(?:^|(?<=[\n.!?])|(?<=[\n.!?]\s)|(?<=[\n.!?]\s\s))(?:dear\s+)?{_JUDGE}\s*[:,]\s",
     rf"\b(?:you\s+are|you're|as)\s+(?:an?\s+|the\s+)?{_JUDGE}\b",
     r"(?m)^\s*(?:#{1,6}\s*)?(?:system|assistant|developer|evaluator|judge)\s*(?:prompt|message|note|override)?\s*:",
     r"\b(?:system|developer)\s*(?:prompt|message|note|override)?\s*:\s",
