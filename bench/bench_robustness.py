@@ -24,12 +24,19 @@ Councils (``--council``):
   detector's catch rate and the share of attacked texts with a span withheld, per transformation, the templates
   it misses, and the false-flag rate on the clean texts (``council.robustness.detection.detector_catch``).
 
-``--corpus`` picks the attack corpus (``attacks.v1``, the default, written together with the detector; or
-``attacks.heldout.v1``, paraphrases written without tuning the detector to them).
+``--selection`` attacks the selection set instead (the demo's generic and empathic replies, 10 EPITOME replies that
+are not level-0: where a defence's settings are chosen before the targets are measured); ``--content-labels``
+``off`` (default: withheld authority/rubric/repeated spans are dropped from the reply), ``on`` (shown as labels) or
+``both``.
+
+``--corpus`` picks the attack corpus (``attacks.v1``, the default, written together with the detector;
+``attacks.heldout.v1``, paraphrases, the dev set of detector /3; ``attacks.heldout.v2``, written blind — a test set).
 
     .venv/bin/python bench/bench_robustness.py [--council fake-gullible] [--defences both] [--limit 4]
     .venv/bin/python bench/bench_robustness.py --council local --limit 2 --db .council/robustness.duckdb
-    .venv/bin/python bench/bench_robustness.py --detector-only --corpus attacks.heldout.v1
+    .venv/bin/python bench/bench_robustness.py --detector-only --corpus attacks.heldout.v2
+    .venv/bin/python bench/bench_robustness.py --council local --selection --content-labels both --limit 10 \
+        --transformations authority_claim,rubric_stuffing,verbosity_padding
 """
 
 from __future__ import annotations
@@ -188,9 +195,9 @@ def main() -> int:
                    help="no judge: the detector's catch rate and withheld share per transformation, false flags")
     p.add_argument("--transformations", default="", help="comma list (default: the whole corpus)")
     p.add_argument("--defences", choices=["on", "off", "both"], default="on")
-    p.add_argument("--content-labels", choices=["on", "off", "both"], default="on",
-                   help="with the defences on: show withheld content spans (authority, rubric, repeated) as labels "
-                        "(on, the default), drop them (off), or both arms")
+    p.add_argument("--content-labels", choices=["on", "off", "both"], default="off",
+                   help="with the defences on: drop withheld content spans (authority, rubric, repeated; off, the "
+                        "default) or show them as labels (on), or both arms")
     p.add_argument("--selection", action="store_true",
                    help="attack the selection set instead of the targets: the demo's generic and empathic replies "
                         "and 10 EPITOME replies that are not level-0 (where a defence's settings are chosen)")
@@ -234,9 +241,9 @@ def main() -> int:
     store = Store(db)
     ok = True
     try:
-        labels = {"on": [True], "off": [False], "both": [True, False]}[args.content_labels]
-        arms = [("on" + ("" if labelled else ", content spans dropped (no label)"),
-                 DEFAULT_DEFENCES if labelled else Defences(content_labels=False)) for labelled in labels]
+        labels = {"on": [True], "off": [False], "both": [False, True]}[args.content_labels]
+        arms = [("on, content spans labelled", Defences(content_labels=True)) if labelled else ("on", DEFAULT_DEFENCES)
+                for labelled in labels]
         arms = {"on": arms, "off": [("off", NO_DEFENCES)], "both": [*arms, ("off", NO_DEFENCES)]}[args.defences]
         for arm, defences in arms:
             defended = defences.any
