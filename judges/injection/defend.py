@@ -16,7 +16,7 @@ judge as:
      can tell you this:" goes as a whole; each stuffed sentence (one that holds three or more distinct rubric
      terms on its own; a sentence with one or two, and terms spread thinly over a text, are never withheld),
      together with the stock validation phrases right beside it ("Your feelings are valid. I hear you.":
-     :data:`judges.injection.detect._EMPTY_VALIDATION`, left alone anywhere else); every copy of a sentence
+     :data:`judges.injection.content.EMPTY_VALIDATION`, left alone anywhere else); every copy of a sentence
      repeated three times or more. Withholding every copy, the first included, is a choice: a genuine reply
      does not say the same sentence three times, and keeping one copy would leave the attacker's sentence in.
      Dropping rather than labelling is measured: on replies disjoint from the robustness targets, the labels
@@ -73,7 +73,8 @@ class Defences:
     """Which text defences are on (both by default)."""
 
     withhold: bool = True
-    """Replace the detector's removable spans by their labels (:data:`LABELS`; content kinds in replies only)."""
+    """Withhold the detector's removable spans: judge-addressed ones under :data:`WITHHELD`, content kinds (in
+    replies only) dropped or labelled as ``content_labels`` says."""
     normalise: bool = True
     """Show the visible text (no invisible characters, folded forms, homoglyphs mapped in mixed-script words)."""
     content_labels: bool = False
@@ -99,9 +100,10 @@ class Shielded:
     original: str
     screening: Screening
     withheld: tuple[tuple[int, int], ...]
-    """Original offsets [start, end) replaced by a label (merged, in order)."""
+    """Original offsets [start, end) withheld (merged, in order)."""
     labels: tuple[str, ...]
-    """The label shown for each withheld span (:data:`LABELS`), parallel to ``withheld``."""
+    """What is shown for each withheld span (a label of :data:`LABELS`, or "" for a dropped content span),
+    parallel to ``withheld``."""
     defences: Defences
 
     def show(self, start: int = 0, end: int | None = None) -> str:

@@ -48,7 +48,6 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from judges.injection.content import EMPTY_VALIDATION as _EMPTY_VALIDATION  # noqa: F401  (named by defend.py)
 from judges.injection.content import padded_spans, stuffed_spans
 from judges.injection.text import hidden_characters, mixed_script_words, skeleton
 
