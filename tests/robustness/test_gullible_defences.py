@@ -114,6 +114,7 @@ async def test_content_attacks_are_dropped_or_labelled_and_the_store_keeps_them_
     seen = [r.messages[-1]["content"] for r in gullible.requests]
     for label in (WITHHELD_AUTHORITY, WITHHELD_RUBRIC, WITHHELD_REPEATED):
         assert any(label in content for content in seen) == labelled, label
+
     def prompts(batch_id: str) -> set[str]:
         calls = store.query("SELECT request FROM llm_calls WHERE batch_id = ?", [batch_id])
         return {json.loads(r)["messages"][-1]["content"] for r in calls.request}
