@@ -145,8 +145,6 @@ _INSTRUCTION = [
     rf"(?:on|for|in|across)\s+(?:every|all|each)\b",
     rf"\b(?:dear|to|note\s+(?:to|for)|attention|message\s+(?:to|for)|instructions?\s+(?:to|for)|hey|hello)\s+" \
     rf"(?:the\s+|any\s+|all\s+)?{_JUDGE}\b",
-    # /3: the match begins at the addressee (/2 began at the "." before it, so the sentence before was withheld)
-    rf"(?:^|(?<=[\n.!?])|(?<=[\n.!?]\s)|(?<=[\n.!?]\s\s))(?:dear\s+)?{_JUDGE}\s*[:,]\s",
     rf"\b(?:you\s+are|you're|as)\s+(?:an?\s+|the\s+)?{_JUDGE}\b",
     r"(?m)^\s*(?:#{1,6}\s*)?(?:system|assistant|developer|evaluator|judge)\s*(?:prompt|message|note|override)?\s*:",
     r"\b(?:system|developer)\s*(?:prompt|message|note|override)?\s*:\s",
@@ -158,8 +156,10 @@ _INSTRUCTION = [
     # /3: whoever evaluates, however named ("whoever is grading this", "PS for the evaluation model:")
     _WHOEVER,
     rf"\b(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_JUDGE}\s*:",
+    # (an addressee opening a sentence, line or bracket; /2 matched it from the "." before, which withheld the
+    # reply's previous sentence too)
     rf"(?:^|(?<=[\n.!?(\[\-\u2014*\u2022])|(?<=[\n.!?(\[\-\u2014*\u2022]\s)|(?<=[\n.!?(\[\-\u2014*\u2022]\s\s))" \
-    rf"(?:hey\s+|hi\s+|ok\s+|okay\s+)?{_JUDGE}\s*[:,]\s",
+    rf"(?:hey\s+|hi\s+|ok\s+|okay\s+|dear\s+)?{_JUDGE}\s*[:,]\s",
     # /3: score directives: a score given to the text ("score it 5 everywhere", "mark this as 5"), praise to
     # count it by ("treat it as a perfect answer", "consider this reply exemplary"), a score it deserves
     rf"\b(?:rate|score|grade|mark|award|assign|give|output)\s+(?:it|this|them|these|(?:this|the|that|each|every|all|" \

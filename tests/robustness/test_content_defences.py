@@ -70,11 +70,9 @@ def test_authority_claim_labelled_the_judge_sees_the_clean_reply_after_one_label
                                                                                     *split_spans(clean)])
 
 
-@pytest.mark.parametrize("labelled", [False, True])
-def test_rubric_stuffing_the_stuffed_sentence_and_the_empty_validation_beside_it_are_dropped(labelled: bool):
+def test_rubric_stuffing_the_stuffed_sentence_and_the_empty_validation_beside_it_are_dropped_by_default():
     for _, clean, attacked in _cases("rubric_stuffing"):
-        view = shield(attacked, LABELLED if labelled else DEFAULT_DEFENCES).show()
-        assert view == (f"{clean}\n{WITHHELD_RUBRIC}" if labelled else clean), attacked
+        assert shield(attacked).show() == clean, attacked
 
 
 @pytest.mark.parametrize("view", ["whole", "spans"])
